@@ -78,7 +78,7 @@ def write_demo(out: str|Path='drg_out', # folder for the files
     save('layout.json', lambda t: Path(t).write_text(json.dumps(meta, indent=1)))
     return paths
 
-# %% ../nbs/06_cli.ipynb #c06-010
+# %% ../nbs/06_cli.ipynb #c06-012
 @call_parse
 def drg_demo(out: Param("output folder", str)='drg_out',
              n_particles: Param("number of particles", int)=40,

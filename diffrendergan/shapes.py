@@ -165,8 +165,8 @@ def load_mesh(*paths: str|Path, # PLY or OBJ files with identical vertex and fac
         except Exception as e: raise ValueError(f"{p}: Mitsuba could not read this mesh ({e})") from e
         prm = mi.traverse(m)
         v = np.array(prm['vertex_positions'], np.float32).reshape(-1, 3); f = np.array(prm['faces'], np.uint32).reshape(-1, 3)
-        if fs is not None and (f.shape != fs.shape or v.shape != vs[0].shape):
-            raise ValueError(f"{p}: all variants must share one topology ({len(vs[0])} vertices, {len(fs)} faces)")
+        if fs is not None and (v.shape != vs[0].shape or not np.array_equal(f, fs)):
+            raise ValueError(f"{p}: all variants must share one topology (the same {len(vs[0])} vertices, in the same order, and the same {len(fs)} faces)")
         if len(v) > max_verts: warnings.warn(f"{p} has {len(v)} vertices; large meshes slow down every layout update")
         vs.append(v); fs = f
     verts = np.stack(vs)
