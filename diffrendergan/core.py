@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARAMS', 'RENDER_PARAMS', 'llvm_version',
-           'llvm_candidates', 'find_libllvm', 'cuda_available', 'default_variant', 'setup_mitsuba', 'torch_device',
-           'ParamSpec', 'check_params', 'defaults']
+__all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARAMS', 'RENDER_PARAMS', 'MICROSCOPE_PARAMS',
+           'ALL_PARAMS', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available', 'default_variant',
+           'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults']
 
 # %% ../nbs/00_core.ipynb #c00-005
 _llvm_ver = re.compile(r'libLLVM(?:-|\.so\.)(\d+)')
@@ -161,7 +161,19 @@ def check_params(params: Mapping|None=None, # name -> float or scalar tensor; mi
         out[name] = t.reshape(()).float()
     return out
 
-# %% ../nbs/00_core.ipynb #c00-026
+# %% ../nbs/00_core.ipynb #c00-027
+MICROSCOPE_PARAMS = {s.name: s for s in [
+    ParamSpec('microscope.blur', 0., 4., 0.7, True, 'probe blur: Gaussian sigma in pixels'),
+    ParamSpec('microscope.gain', 0.1, 5., 1.0, True, 'detector gain (contrast)'),
+    ParamSpec('microscope.offset', -0.5, 0.5, 0.0, True, 'detector offset (brightness)'),
+    ParamSpec('microscope.noise', 0., 0.3, 0.03, True, 'additive Gaussian read noise sigma (the paper learns this one)'),
+    ParamSpec('microscope.shot', 0., 0.05, 0.0, False, 'Poisson (shot) noise: variance = shot * signal'),
+    ParamSpec('microscope.line', 0., 0.1, 0.0, False, 'line noise: sigma of a random offset per scan line'),
+    ParamSpec('microscope.jitter', 0., 2., 0.0, False, 'scan-line jitter: sigma of a random horizontal shift per line, pixels'),
+]}
+ALL_PARAMS = {**RENDER_PARAMS, **MICROSCOPE_PARAMS}
+
+# %% ../nbs/00_core.ipynb #c00-029
 def defaults(specs: Mapping=RENDER_PARAMS) -> dict:
     "Default value of every parameter in `specs`, as plain floats."
     return {k: s.default for k, s in specs.items()}
