@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #c00-002
 from __future__ import annotations
-import os, re, sys, glob, math, warnings
+import os, re, sys, glob, math, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -14,7 +14,7 @@ import torch
 # %% auto #0
 __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARAMS', 'RENDER_PARAMS', 'MICROSCOPE_PARAMS',
            'ALL_PARAMS', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available', 'default_variant',
-           'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults']
+           'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'atomic_write']
 
 # %% ../nbs/00_core.ipynb #c00-005
 _llvm_ver = re.compile(r'libLLVM(?:-|\.so\.)(\d+)')
@@ -177,3 +177,13 @@ ALL_PARAMS = {**RENDER_PARAMS, **MICROSCOPE_PARAMS}
 def defaults(specs: Mapping=RENDER_PARAMS) -> dict:
     "Default value of every parameter in `specs`, as plain floats."
     return {k: s.default for k, s in specs.items()}
+
+# %% ../nbs/00_core.ipynb #c00-032
+def atomic_write(path: str|Path, write) -> Path:
+    "Call `write(tmp_path)` on a temporary file next to `path`, then rename it to `path`."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix=path.suffix); os.close(fd)
+    try: write(tmp); os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True); raise
+    return path
