@@ -31,6 +31,7 @@ class GANTrainer:
                  policy: str='flip,rot90,translation,cutout,color', aug_p: float=0.2,
                  ada_target: float|None=0.6, # adaptive augmentation target r_t (None: fixed aug_p)
                  steps_per_epoch: int=50, n_metric: int=16, # fakes and reals per realism evaluation
+                 lr_final: float=1.0, # cosine decay of both learning rates to this fraction by the last epoch of `fit`
                  seed: int=0, callbacks: tuple=()):
         if loss not in ('lsgan', 'nonsat', 'hinge'): raise ValueError(f"loss must be 'lsgan', 'nonsat' or 'hinge', got {loss!r}")
         if batch_size < 1 or steps_per_epoch < 1: raise ValueError("batch_size and steps_per_epoch must be >= 1")
@@ -45,7 +46,9 @@ class GANTrainer:
         self.opt_g = torch.optim.Adam(groups, betas=betas)
         self.opt_d = torch.optim.Adam(disc.parameters(), lr=lr_d, betas=betas)
         self.ada = AdaptiveP(target=ada_target, p=aug_p, midpoint=real_midpoint(loss)) if ada_target is not None else None
-        self.aug_p = aug_p
+        self.aug_p, self.lr_final, self.total_steps = aug_p, lr_final, None
+        for o in (self.opt_g, self.opt_d):
+            for grp in o.param_groups: grp['lr0'] = grp['lr']
         self.step_i, self.epoch, self.history, self.best = 0, 0, [], math.inf
         g = torch.Generator().manual_seed(_mix(seed, 10**9))
         self.metric_reals = self.reals.sample(n_metric, g)            # fixed for every evaluation
@@ -54,16 +57,26 @@ class GANTrainer:
     @property
     def p(self) -> float: return self.ada.p if self.ada else self.aug_p
 
+    def set_lr(self):
+        "Learning rates of the current step (cosine decay to `lr_final` over `total_steps`)."
+        f = 1.0
+        if self.total_steps and self.lr_final != 1.0:
+            t = min(self.step_i / self.total_steps, 1.0); f = self.lr_final + (1 - self.lr_final) * 0.5 * (1 + math.cos(math.pi * t))
+        for o in (self.opt_g, self.opt_d):
+            for grp in o.param_groups: grp['lr'] = grp['lr0'] * f
+        return f
+
     def step(self) -> dict:
         "One generator and one discriminator update; returns the losses and the step's parameter values."
         k, B = self.step_i, self.batch_size
+        self.set_lr()
         g = torch.Generator().manual_seed(_mix(self.seed, k, 7))
         self.disc.requires_grad_(False); self.opt_g.zero_grad(); fakes, lg, vals = [], 0., []
         for i in range(B):
             img, _, p = self.gen(k * B + i)
             l = g_loss(self.disc(diff_augment(img, self.p, self.policy, g)), self.loss) / B
             l.backward(); lg += float(l.detach()); fakes.append(img.detach())
-            vals.append({n: float(p[n]) for n in self.gen.head.learn})
+            vals.append({n: float(p[n].detach()) for n in self.gen.head.learn})
         self.opt_g.step(); self.disc.requires_grad_(True)
         real = self.reals.sample(B, g)
         r1 = self.r1_gamma > 0 and k % self.r1_every == 0
@@ -75,7 +88,7 @@ class GANTrainer:
         self.opt_d.zero_grad(); (ld + pen).backward(); self.opt_d.step()
         if self.ada: self.ada.update(out_r if torch.is_tensor(out_r) else torch.cat([o.flatten() for o in out_r]))
         self.step_i += 1
-        return {'d_loss': float(ld), 'g_loss': lg, 'r1': float(pen), 'p': self.p, 'params': vals}
+        return {'d_loss': float(ld.detach()), 'g_loss': lg, 'r1': float(pen.detach()), 'p': self.p, 'params': vals}
 
 # %% ../nbs/12_train.ipynb #c12-006
 class _TensorReals:
@@ -114,6 +127,7 @@ GANTrainer.evaluate = evaluate
 def fit(self, n_epochs: int, progress: bool=True) -> list:
     "Train until `n_epochs` epochs are done (resuming from `out/last.pt` if present); returns the history."
     if self.out and (self.out/'last.pt').exists() and self.step_i == 0: self.load(self.out/'last.pt')
+    self.total_steps = n_epochs * self.steps_per_epoch
     while self.epoch < n_epochs:
         t0, logs = time.perf_counter(), []
         for _ in tqdm(range(self.steps_per_epoch), desc=f'epoch {self.epoch + 1}/{n_epochs}', disable=not progress, leave=False):
