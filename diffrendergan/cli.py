@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_cli.ipynb #c20-002
 from __future__ import annotations
-import json, os, tempfile
+import json, os
 from pathlib import Path
 import numpy as np
 from PIL import Image
@@ -21,8 +21,9 @@ from .recover import simsim, format_table
 __all__ = ['SHAPES', 'overlay', 'layout_dict', 'write_demo', 'drg_demo']
 
 # %% ../nbs/20_cli.ipynb #c20-004
-SHAPES = {'faceted': faceted_bank, 'sphere': sphere_bank, 'ellipsoid': ellipsoid_bank,
-          'rod': lambda: wire_bank(aspect=5), 'wire': lambda: wire_bank(aspect=25, bend=0.5)}
+SHAPES = {'faceted': lambda seed: faceted_bank(seed=seed), 'sphere': lambda seed: sphere_bank(),
+          'ellipsoid': lambda seed: ellipsoid_bank(seed=seed), 'rod': lambda seed: wire_bank(aspect=5, seed=seed),
+          'wire': lambda seed: wire_bank(aspect=25, bend=0.5, seed=seed)}   # name -> seeded MeshBank
 
 def overlay(img: np.ndarray, contours: np.ndarray) -> np.ndarray:
     "RGB uint8 view of an image with the contour class drawn in yellow."
@@ -48,7 +49,7 @@ def write_demo(out: str|Path='drg_out', # folder for the files
     "Render one synthetic micrograph and write image, masks, overlay and layout to `out`; returns the paths."
     if shape not in SHAPES: raise ValueError(f"shape must be one of {sorted(SHAPES)}, got {shape!r}")
     p = {k: float(v) for k, v in check_params(params).items()}
-    bank = SHAPES[shape]() if shape in ('rod', 'wire') else SHAPES[shape](**({'seed': seed} if shape != 'sphere' else {}))
+    bank = SHAPES[shape](seed)
     field = Field(size, size, nm_per_px)
     layout = sample_layout(bank, field, n=n_particles, sizes=LogNormal(median_nm, gsd), n_agglomerates=n_agglomerates, seed=seed)
     sc = Scene(bank, field, max_particles=max(n_particles, 1), spp=spp)

@@ -17,7 +17,7 @@ from .discriminator import PatchGAN
 from .train import GANTrainer
 
 # %% auto #0
-__all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'recovery_table', 'format_table', 'simsim', 'plot_recovery', 'plt_close']
+__all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'recovery_table', 'format_table', 'simsim', 'plot_recovery']
 
 # %% ../nbs/13_recover.ipynb #c13-005
 SIMSIM_TRUTH = {'particle.base_color': 0.55, 'substrate.base_color': 0.35, 'microscope.blur': 1.2, 'microscope.noise': 0.05}
@@ -67,14 +67,12 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
         atomic_write(Path(out)/'simsim.json', lambda t: Path(t).write_text(json.dumps(res)))
         fig = plot_recovery(res['history'], truth, steps_per_epoch)
         atomic_write(Path(out)/'simsim.png', lambda t: fig.savefig(t, format='png', dpi=100, bbox_inches='tight'))
-        plt_close(fig)
     return res
 
 # %% ../nbs/13_recover.ipynb #c13-007
 def plot_recovery(history: list, truth: dict, steps_per_epoch: int|None=None):
     "Relative error of each parameter over the training steps (one value per generated image)."
-    import matplotlib
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure                       # not pyplot: nothing to close, safe in scripts
     fig = Figure(figsize=(7, 3.2)); ax = fig.add_subplot(111)
     for n in truth:
         v = np.concatenate([e['params'][n] for e in history])
@@ -82,8 +80,3 @@ def plot_recovery(history: list, truth: dict, steps_per_epoch: int|None=None):
     ax.axhspan(-5, 5, color='0.9', zorder=0); ax.axhline(0, color='k', lw=0.5)
     ax.set_xlabel('generated image'); ax.set_ylabel('error (%)'); ax.set_ylim(-100, 100); ax.legend(fontsize=7, loc='upper right')
     return fig
-
-def plt_close(fig):
-    "Release a figure made by `plot_recovery` (a no-op for matplotlib `Figure`s not in pyplot)."
-    import matplotlib.pyplot as plt
-    if plt.fignum_exists(getattr(fig, 'number', -1)): plt.close(fig)
