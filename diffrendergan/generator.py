@@ -4,8 +4,7 @@
 
 # %% ../nbs/11_generator.ipynb #c11-002
 from __future__ import annotations
-import math
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn

@@ -5,7 +5,7 @@
 # %% ../nbs/02_layout.ipynb #c02-002
 from __future__ import annotations
 import math, warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 from .shapes import MeshBank

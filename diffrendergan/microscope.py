@@ -21,8 +21,8 @@ def _p(params, name, x):
     v = (v if isinstance(v, torch.Tensor) else torch.tensor(float(v))).to(x.device, x.dtype)
     if v.numel() not in (1, x.shape[0]): raise ValueError(f"{name} must be a scalar or one value per image ({x.shape[0]}), got shape {tuple(v.shape)}")
     d = v.detach()
-    if torch.isnan(d).any() or (d < spec.lo).any() or (d > spec.hi).any():
-        raise ValueError(f"{name} has values outside its valid range [{spec.lo}, {spec.hi}]: {d.flatten().tolist()[:4]}")
+    if torch.isnan(d).any(): spec.check(float('nan'))
+    spec.check(d.min()); spec.check(d.max())                         # ParamSpec's range check and message
     return v.reshape(-1, 1, 1, 1).expand(x.shape[0], 1, 1, 1)
 
 def probe_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

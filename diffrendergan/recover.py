@@ -8,7 +8,7 @@ import json, os, time
 from pathlib import Path
 import numpy as np
 import torch
-from .core import ALL_PARAMS, atomic_write
+from .core import atomic_write
 from .shapes import faceted_bank
 from .layout import Field, LogNormal
 from .scene import Scene
@@ -62,7 +62,7 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
     rows = recovery_table(hist, truth, start, tail)
     res = {'table': rows, 'seconds': time.perf_counter() - t0,
            's_per_step': float(np.mean([e['s_per_step'] for e in hist])), 'steps': tr.step_i, 'size': size, 'spp': spp,
-           'history': [{k: v for k, v in e.items()} for e in hist]}
+           'history': hist}
     if out:
         atomic_write(Path(out)/'simsim.json', lambda t: Path(t).write_text(json.dumps(res)))
         fig = plot_recovery(res['history'], truth, steps_per_epoch)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import ALL_PARAMS, atomic_write
+from .core import atomic_write
 from .generator import Generator, _mix
 from .augment import diff_augment, AdaptiveP
 from .losses import d_loss, g_loss, r1_penalty, real_midpoint
