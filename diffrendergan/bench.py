@@ -5,6 +5,7 @@
 # %% ../nbs/21_bench.ipynb #c21-002
 from __future__ import annotations
 import json, os, platform, time
+from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse, Param
@@ -15,7 +16,8 @@ from .scene import Scene
 from .masks import masks
 
 # %% auto #0
-__all__ = ['bench_render', 'peak_memory_mb', 'bench_train_step', 'machine_info', 'drg_bench', 'run_bench']
+__all__ = ['bench_render', 'peak_memory_mb', 'bench_train_step', 'rel_rms', 'bench_noise', 'bench_synth', 'machine_info',
+           'drg_bench', 'run_bench']
 
 # %% ../nbs/21_bench.ipynb #c21-005
 def _median(f, iters, warmup):
@@ -61,22 +63,71 @@ def peak_memory_mb() -> dict:
     return out
 
 def bench_train_step(size: int=256, n_particles: int=40, spp: int=16, batch_size: int=1,
-                     iters: int=5, warmup: int=2, seed: int=0) -> dict:
-    "Seconds per full G+D training step with the paper-faithful appearance model."
-    from diffrendergan.generator import Generator, LayoutSampler, ParamHead, PAPER_LEARN
+                     iters: int=5, warmup: int=2, seed: int=0,
+                     appearance: str='principled', # or 'se', 'bse', 'transmission'
+                     nf: int=64, # discriminator width (64: the paper's PatchGAN)
+                     layouts: int=0, # shaded models: pool of cached layouts (0: a new layout per image)
+                    ) -> dict:
+    "Seconds per full G+D training step with one appearance model."
+    from diffrendergan.generator import Generator, LayoutSampler, ParamHead, PAPER_LEARN, default_learn
     from diffrendergan.discriminator import PatchGAN
     from diffrendergan.train import GANTrainer
-    bank = faceted_bank(seed=seed); field = Field(size, size)
-    sc = Scene(bank, field, max_particles=n_particles, spp=spp, spp_grad=min(spp, 4))
-    gen = Generator(sc, LayoutSampler(bank, field, n=n_particles), ParamHead(PAPER_LEARN, mlp=True), parts=('noise',), seed=seed)
+    from diffrendergan.shading import make_scene
+    bank = faceted_bank(seed=seed); field = Field(size, size); pt = appearance == 'principled'
+    kw = dict(spp_grad=min(spp, 4)) if pt else dict(cache=layouts)
+    sc = make_scene(appearance, bank, field, n_particles, spp=spp, **kw)
+    head = ParamHead(PAPER_LEARN if pt else default_learn(sc), mlp=True)
+    gen = Generator(sc, LayoutSampler(bank, field, n=n_particles), head, parts=('noise',) if pt else ('blur', 'gain', 'offset', 'noise'),
+                    seed=seed, layouts=layouts or None)
     reals = torch.rand(8, 1, size, size, generator=torch.Generator().manual_seed(seed))
-    tr = GANTrainer(gen, PatchGAN(), reals, batch_size=batch_size, n_metric=2, seed=seed)
+    tr = GANTrainer(gen, PatchGAN(nf=nf), reals, batch_size=batch_size, n_metric=2, seed=seed)
     t = time.perf_counter(); tr.step(); first = time.perf_counter() - t
+    if layouts:
+        for _ in range(-(-layouts // batch_size)): tr.step()              # fill the pool and its geometry cache
     step_s, _ = _median(tr.step, iters, warmup)
-    return {'size': size, 'n_particles': n_particles, 'spp': spp, 'batch_size': batch_size, 'first_call_s': first,
+    return {'appearance': appearance, 'size': size, 'n_particles': n_particles, 'spp': spp if pt else None,
+            'batch_size': batch_size, 'nf': nf, 'layouts': layouts, 'first_call_s': first,
             'step_s': step_s, 's_per_image': step_s / batch_size, **peak_memory_mb()}
 
-# %% ../nbs/21_bench.ipynb #c21-010
+# %% ../nbs/21_bench.ipynb #c21-011
+def rel_rms(a: torch.Tensor, ref: torch.Tensor) -> float:
+    "RMS difference of the images clipped to [0, 1], relative to the clipped reference's mean grey level."
+    a, ref = a.clamp(0, 1), ref.clamp(0, 1)
+    return float(torch.sqrt(((a - ref) ** 2).mean()) / ref.mean().clamp_min(1e-12))
+
+def bench_noise(size: int=256, n_particles: int=40, spp: tuple=(16, 121), ref_spp: int=1024,
+                ss: tuple=(1, 2, 3, 4, 6), mode: str='se', seed: int=0) -> dict:
+    "Relative RMS error against a converged reference: path tracer per `spp`, shaded model `mode` per `ss`."
+    from diffrendergan.shading import ShadedScene
+    bank = faceted_bank(seed=seed); field = Field(size, size)
+    L = sample_layout(bank, field, n=n_particles, seed=seed)
+    sc = Scene(bank, field, max_particles=n_particles)
+    with torch.no_grad():
+        ref = sc.render(layout=L, spp=ref_spp, seed=10**6)
+        out = {'size': size, 'ref_spp': ref_spp, 'principled': {s: rel_rms(sc.render(layout=L, spp=s, seed=s), ref) for s in spp}}
+        refs = ShadedScene(bank, field, mode, max_particles=n_particles, ss=8).render(layout=L)
+        out[mode] = {k: rel_rms(ShadedScene(bank, field, mode, max_particles=n_particles, ss=k).render(layout=L), refs) for k in ss}
+    return out
+
+# %% ../nbs/21_bench.ipynb #c21-014
+def bench_synth(size: int=256, n_particles: int=40, spp: int=16, appearance: str='principled', n: int=20, seed: int=0,
+                formats: tuple=('folder',)) -> dict:
+    "Pairs per second of `synthesize` for one appearance model."
+    import tempfile
+    from diffrendergan.generator import Generator, LayoutSampler, ParamHead
+    from diffrendergan.shading import make_scene
+    from diffrendergan.synthesize import synthesize, Filters
+    bank = faceted_bank(seed=seed); field = Field(size, size)
+    sc = make_scene(appearance, bank, field, n_particles, spp=spp)
+    gen = Generator(sc, LayoutSampler(bank, field, n=n_particles), ParamHead(('microscope.noise',), mlp=False), seed=seed)
+    keep = Filters(min_background=0, max_background=1, min_particles=0, min_contrast=None)
+    with tempfile.TemporaryDirectory() as d:
+        synthesize(gen, 2, Path(d)/'warm', formats=formats, filters=keep, progress=False)
+        t = time.perf_counter(); synthesize(gen, n, Path(d)/'run', formats=formats, filters=keep, progress=False); dt = time.perf_counter() - t
+    return {'synth': appearance, 'size': size, 'n_particles': n_particles, 'spp': spp if appearance == 'principled' else None,
+            'pairs': n, 'pairs_per_s': n / dt, **peak_memory_mb()}
+
+# %% ../nbs/21_bench.ipynb #c21-016
 def machine_info() -> dict:
     "Where the numbers were measured."
     mi = setup_mitsuba()
@@ -86,8 +137,16 @@ def machine_info() -> dict:
     return info
 
 def _fmt(r):
+    if 'principled' in r:
+        return (f"noise (relative RMS error vs reference) at {r['size']}x{r['size']}: path tracer " +
+                ', '.join(f"{k} spp {v:.4f}" for k, v in r['principled'].items()) + f" (ref {r['ref_spp']} spp); " +
+                '; '.join(f"{m}: " + ', '.join(f"ss {k} {v:.4f}" for k, v in r[m].items()) for m in r if m not in ('size', 'ref_spp', 'principled')))
+    if 'synth' in r:
+        q = f"spp {r['spp']}" if r['spp'] else r['synth']
+        return f"synthesize {r['size']}x{r['size']}, {r['n_particles']} particles, {q}: {r['pairs_per_s']:.1f} pairs/s (folder format)"
     if 'batch_size' in r:
-        return (f"{r['size']}x{r['size']}, {r['n_particles']} particles, spp {r['spp']}, batch {r['batch_size']}: "
+        q = f"spp {r['spp']}" if r['spp'] else f"{r['appearance']}, layouts {r['layouts'] or 'fresh'}"
+        return (f"{r['size']}x{r['size']}, {r['n_particles']} particles, {q}, D nf {r['nf']}, batch {r['batch_size']}: "
                 f"{r['step_s']:.3f} s per G+D step ({r['s_per_image']:.3f} s per image); peak RSS {r['peak_rss_mb']:.0f} MB; "
                 f"first call {r['first_call_s']:.2f} s")
     return (f"{r['size']}x{r['size']}, {r['n_particles']} particles, spp {r['spp']} (adjoint {r['spp_grad']}): "
@@ -95,9 +154,9 @@ def _fmt(r):
             f"+ render {r['render_s']:.3f} + backward {r['backward_s']:.3f}; render w/o grad {r['render_nograd_s']:.3f} s; "
             f"masks {r['masks_s']:.4f} s; first call {r['first_call_s']:.2f} s")
 
-# %% ../nbs/21_bench.ipynb #c21-011
+# %% ../nbs/21_bench.ipynb #c21-017
 @call_parse
-def drg_bench(mode: Param("what to measure", str, choices=['render', 'train-step']),
+def drg_bench(mode: Param("what to measure", str, choices=['render', 'train-step', 'noise', 'synth']),
               size: Param("image side in pixels", int)=256,
               n_particles: Param("particles per layout", int)=40,
               spp: Param("samples per pixel to measure", int, nargs='+')=(16, 121),
@@ -105,22 +164,27 @@ def drg_bench(mode: Param("what to measure", str, choices=['render', 'train-step
               batch: Param("train-step: batch sizes to measure", int, nargs='+')=(1, 4),
               iters: Param("timed iterations per figure", int)=7,
               warmup: Param("untimed iterations first", int)=2,
+              appearance: Param("train-step, synth: appearance models", str, nargs='+')=('principled',),
+              nf: Param("train-step: discriminator width (64: the paper's)", int)=64,
+              layouts: Param("train-step, shaded models: pool of cached layouts (0: new layout per image)", int)=0,
               out: Param("also write the JSON to this file", str)=None):
     "Print seconds per renderer operation; the last line is one JSON object of all figures."
-    run_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch)
+    run_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
 
-def run_bench(mode='render', size=256, n_particles=40, spp=(16, 121), spp_grad=0, iters=7, warmup=2, out=None, batch=(1, 4)) -> dict:
+def run_bench(mode='render', size=256, n_particles=40, spp=(16, 121), spp_grad=0, iters=7, warmup=2, out=None, batch=(1, 4),
+              appearance=('principled',), nf=64, layouts=0) -> dict:
     "What `drg_bench` runs: prints one line per configuration, then all figures as JSON; returns them."
     res = {'mode': mode, 'machine': machine_info(), 'runs': []}
     print(f"# drg_bench {mode} on {res['machine']}", flush=True)
-    for s in spp:
-        if mode == 'train-step':
-            for b in batch:
-                r = bench_train_step(size, n_particles, s, b, max(2, iters // 2), 1); res['runs'].append(r); print(_fmt(r), flush=True)
-            continue
+    def emit(r): res['runs'].append(r); print(_fmt(r), flush=True)
+    if mode == 'noise': emit(bench_noise(size, n_particles, tuple(spp)))
+    for a in (appearance if mode == 'synth' else ()): emit(bench_synth(size, n_particles, spp[0], a))
+    for a in (appearance if mode == 'train-step' else ()):
+        for s in (spp if a == 'principled' else spp[:1]):
+            for b in batch: emit(bench_train_step(size, n_particles, s, b, max(2, iters // 2), 1, appearance=a, nf=nf, layouts=layouts))
+    for s in (spp if mode == 'render' else ()):
         g = None if spp_grad == 0 else (s if spp_grad < 0 else spp_grad)
-        r = bench_render(size, n_particles, s, g, iters, warmup); res['runs'].append(r)
-        print(_fmt(r), flush=True)
+        emit(bench_render(size, n_particles, s, g, iters, warmup))
     line = json.dumps(res)
     if out:
         tmp = f"{out}.tmp"; open(tmp, 'w').write(line + '\n'); os.replace(tmp, out)

@@ -13,8 +13,9 @@ import torch
 
 # %% auto #0
 __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARAMS', 'RENDER_PARAMS', 'MICROSCOPE_PARAMS',
-           'ALL_PARAMS', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available', 'default_variant',
-           'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'atomic_write']
+           'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'llvm_version', 'llvm_candidates',
+           'find_libllvm', 'cuda_available', 'default_variant', 'setup_mitsuba', 'torch_device', 'ParamSpec',
+           'check_params', 'defaults', 'atomic_write']
 
 # %% ../nbs/00_core.ipynb #c00-005
 _llvm_ver = re.compile(r'libLLVM(?:-|\.so\.)(\d+)')
@@ -171,14 +172,32 @@ MICROSCOPE_PARAMS = {s.name: s for s in [
     ParamSpec('microscope.line', 0., 0.1, 0.0, False, 'line noise: sigma of a random offset per scan line'),
     ParamSpec('microscope.jitter', 0., 2., 0.0, False, 'scan-line jitter: sigma of a random horizontal shift per line, pixels'),
 ]}
-ALL_PARAMS = {**RENDER_PARAMS, **MICROSCOPE_PARAMS}
 
-# %% ../nbs/00_core.ipynb #c00-029
+# %% ../nbs/00_core.ipynb #c00-030
+_SEM = dict(  # shared by the SE and BSE yield models: (se default, bse default, lo, hi, doc)
+    particle=(0.35, 0.6, 0., 1., 'electron yield of the particle material on a flat, beam-normal surface'),
+    substrate=(0.15, 0.2, 0., 1., 'electron yield of the substrate'),
+    tilt=(1.3, 0.2, 0., 4., 'tilt contrast: yield grows as 1/cos(tilt)^k (cos clipped at 0.1)'),
+    shadow=(0.3, 0.0, 0., 1., 'share of the signal lost where the path to the side detector is blocked'),
+)
+SE_PARAMS = {s.name: s for s in
+    [ParamSpec(f'se.{k}', lo, hi, d, True, f'SE: {doc}') for k, (d, _, lo, hi, doc) in _SEM.items()] +
+    [ParamSpec('se.edge', 0., 4., 0.8, True, 'SE: extra relative yield at a particle silhouette (edge effect)'),
+     ParamSpec('se.edge_width', 1., 100., 10., True, 'SE: decay length of the edge effect inside the particle, nm')]}
+BSE_PARAMS = {s.name: s for s in [ParamSpec(f'bse.{k}', lo, hi, d, True, f'BSE: {doc}') for k, (_, d, lo, hi, doc) in _SEM.items()]}
+TEM_PARAMS = {s.name: s for s in [
+    ParamSpec('tem.background', 0., 1., 0.85, True, 'transmission: intensity I0 where nothing is in the beam'),
+    ParamSpec('tem.mfp', 5., 2000., 150., True, 'transmission: mean free path of the particle material, nm (I = I0 exp(-t/mfp))'),
+]}
+APPEARANCES = {'principled': RENDER_PARAMS, 'se': SE_PARAMS, 'bse': BSE_PARAMS, 'transmission': TEM_PARAMS}
+ALL_PARAMS = {k: s for t in (*APPEARANCES.values(), MICROSCOPE_PARAMS) for k, s in t.items()}
+
+# %% ../nbs/00_core.ipynb #c00-032
 def defaults(specs: Mapping=RENDER_PARAMS) -> dict:
     "Default value of every parameter in `specs`, as plain floats."
     return {k: s.default for k, s in specs.items()}
 
-# %% ../nbs/00_core.ipynb #c00-032
+# %% ../nbs/00_core.ipynb #c00-035
 def atomic_write(path: str|Path, write) -> Path:
     "Call `write(tmp_path)` on a temporary file next to `path`, then rename it to `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from .scene import Scene
 from .microscope import microscope, MICROSCOPE_PARTS
 
 # %% auto #0
-__all__ = ['DEFAULT_LEARN', 'PAPER_LEARN', 'LayoutSampler', 'layout_features', 'ParamHead', 'Generator']
+__all__ = ['DEFAULT_LEARN', 'PAPER_LEARN', 'LayoutSampler', 'default_learn', 'layout_features', 'ParamHead', 'Generator']
 
 # %% ../nbs/11_generator.ipynb #c11-005
 @dataclass
@@ -43,7 +43,12 @@ class LayoutSampler:
                              strict=False, seed=int(rng.integers(2**31)))
 
 # %% ../nbs/11_generator.ipynb #c11-008
-DEFAULT_LEARN = tuple(n for n, s in ALL_PARAMS.items() if s.learnable)
+DEFAULT_LEARN = tuple(n for n, s in {**RENDER_PARAMS, **MICROSCOPE_PARAMS}.items() if s.learnable)   # with the path-traced model
+
+def default_learn(scene) -> tuple:
+    "What the GAN learns by default with `scene`'s appearance model: its learnable parameters (those with an effect) and the microscope's."
+    table, inert = getattr(scene, 'params_table', RENDER_PARAMS), getattr(scene, 'inert', ())
+    return tuple(n for n, s in {**table, **MICROSCOPE_PARAMS}.items() if s.learnable and n not in inert)
 PAPER_LEARN = tuple(p for p in PAPER_PARAMS) + ('microscope.noise',)   # the paper's set; its microscope is Gaussian noise only
 
 def layout_features(layout: Layout) -> torch.Tensor:
@@ -80,7 +85,7 @@ class ParamHead(nn.Module):
         return dict(zip(self.learn, v))
     def values(self) -> dict:
         "The global values (without the layout term), as floats."
-        return {k: float(v) for k, v in self.forward(None).items()}
+        return {k: float(v.detach()) for k, v in self.forward(None).items()}
 
 # %% ../nbs/11_generator.ipynb #c11-011
 def _mix(seed: int, *k: int) -> int:
@@ -94,23 +99,37 @@ class Generator(nn.Module):
     def __init__(self, scene: Scene, sampler: LayoutSampler, head: ParamHead,
                  fixed: dict|None=None, # values of parameters that are not learned
                  parts: tuple=('blur', 'gain', 'offset', 'noise'), # microscope parts applied
-                 spp: int|None=None, seed: int=0):
+                 spp: int|None=None, seed: int=0,
+                 layouts: int|None=None, # draw layouts from a pool of this many (reused, so their geometry can be cached); None: a new one per image
+                ):
         super().__init__()
         if sampler.field != scene.field: raise ValueError("the sampler's field differs from the scene's: use one Field for both")
         if sampler.max_particles > scene.max_particles: raise ValueError(f"the sampler draws up to {sampler.max_particles} particles but the scene has {scene.max_particles} slots")
+        if layouts is not None and layouts < 1: raise ValueError(f"layouts must be >= 1 or None, got {layouts}")
+        self.table = getattr(scene, 'params_table', RENDER_PARAMS)
+        known = {**self.table, **MICROSCOPE_PARAMS}
         fixed = dict(fixed or {})
-        unknown = sorted(set(fixed) - set(ALL_PARAMS))
-        if unknown: raise ValueError(f"unknown fixed parameter(s) {unknown}")
+        for what, names in (('learned', head.learn), ('fixed', fixed)):
+            foreign = sorted(set(names) - set(known))
+            if foreign: raise ValueError(f"{what} parameter(s) {foreign} do not belong to the scene's appearance model "
+                                         f"{getattr(scene, 'mode', 'principled')!r}; its parameters: {sorted(known)}")
         self.scene, self.sampler, self.head, self.parts, self.spp, self.seed = scene, sampler, head, tuple(parts), spp, seed
-        self.fixed = {n: ALL_PARAMS[n].check(fixed.get(n, ALL_PARAMS[n].default)) for n in ALL_PARAMS if n not in head.learn}
+        self.fixed = {n: known[n].check(fixed.get(n, known[n].default)) for n in known if n not in head.learn}
+        self.layouts, self._pool = layouts, {}
+    def layout(self, key: int) -> Layout:
+        "The layout of step key `key` (from the pool when `layouts` is set)."
+        if self.layouts is None: return self.sampler(_mix(self.seed, key, 1))
+        k = key % self.layouts
+        if k not in self._pool: self._pool[k] = self.sampler(_mix(self.seed, k, 1))
+        return self._pool[k]
     def params(self, layout: Layout) -> dict:
         "All parameters for `layout`: learned (tensors) and fixed (floats)."
         return {**self.fixed, **self.head(layout)}
     def forward(self, key: int, layout: Layout|None=None) -> tuple:
         "One image (1, 1, H, W) for step key `key`, differentiable w.r.t. the head; also its layout and parameters."
-        layout = layout if layout is not None else self.sampler(_mix(self.seed, key, 1))
+        layout = layout if layout is not None else self.layout(key)
         p = self.params(layout)
-        img = self.scene.render({k: v for k, v in p.items() if k in RENDER_PARAMS}, layout=layout, spp=self.spp, seed=_mix(self.seed, key, 2))
+        img = self.scene.render({k: v for k, v in p.items() if k in self.table}, layout=layout, spp=self.spp, seed=_mix(self.seed, key, 2))
         g = torch.Generator().manual_seed(_mix(self.seed, key, 3))
         img = microscope(img[None, None], {k: v for k, v in p.items() if k in MICROSCOPE_PARAMS}, self.parts, generator=g)
         return img, layout, p

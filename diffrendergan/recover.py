@@ -11,17 +11,26 @@ import torch
 from .core import atomic_write
 from .shapes import faceted_bank
 from .layout import Field, LogNormal
-from .scene import Scene
+from .shading import make_scene
 from .generator import Generator, LayoutSampler, ParamHead
 from .discriminator import PatchGAN
 from .train import GANTrainer
 
 # %% auto #0
-__all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'recovery_table', 'format_table', 'simsim', 'plot_recovery']
+__all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'SIMSIM_CASES', 'recovery_table', 'format_table', 'simsim', 'plot_recovery']
 
 # %% ../nbs/13_recover.ipynb #c13-005
 SIMSIM_TRUTH = {'particle.base_color': 0.55, 'substrate.base_color': 0.35, 'microscope.blur': 1.2, 'microscope.noise': 0.05}
 SIMSIM_START = {'particle.base_color': 0.8, 'substrate.base_color': 0.2, 'microscope.blur': 0.5, 'microscope.noise': 0.02}
+_MIC_T, _MIC_S = {'microscope.blur': 1.2, 'microscope.noise': 0.05}, {'microscope.blur': 0.5, 'microscope.noise': 0.02}
+SIMSIM_CASES = {   # appearance model -> (hidden truth, start)
+    'principled': (SIMSIM_TRUTH, SIMSIM_START),
+    'se': ({'se.particle': 0.45, 'se.substrate': 0.2, 'se.tilt': 1.0, 'se.edge': 1.0, 'se.shadow': 0.4, **_MIC_T},
+           {'se.particle': 0.3, 'se.substrate': 0.3, 'se.tilt': 1.6, 'se.edge': 0.5, 'se.shadow': 0.15, **_MIC_S}),
+    'bse': ({'bse.particle': 0.6, 'bse.substrate': 0.25, 'bse.tilt': 0.3, **_MIC_T},
+            {'bse.particle': 0.8, 'bse.substrate': 0.15, 'bse.tilt': 0.1, **_MIC_S}),
+    'transmission': ({'tem.background': 0.8, 'tem.mfp': 120., **_MIC_T}, {'tem.background': 0.6, 'tem.mfp': 250., **_MIC_S}),
+}
 
 def recovery_table(history: list, truth: dict, start: dict, tail: float=0.25) -> list:
     "Per parameter: truth, start, recovered (mean over the last `tail` of the steps) and relative error."
@@ -40,18 +49,21 @@ def format_table(rows: list) -> str:
 
 # %% ../nbs/13_recover.ipynb #c13-006
 def simsim(out: str|Path|None=None, # folder for the table, curves and training files (None: keep nothing)
-           truth: dict=SIMSIM_TRUTH, start: dict=SIMSIM_START,
+           mode: str='principled', # appearance model: 'principled' (path-traced) or 'se', 'bse', 'transmission'
+           truth: dict|None=None, start: dict|None=None, # default: SIMSIM_CASES[mode]
            size: int=64, # image side in pixels (7.344 nm/px, as the BAM SEM images)
            spp: int=8, n_real: int=256, epochs: int=12, steps_per_epoch: int=100, batch_size: int=2,
            lr_g: float=0.02, lr_d: float=5e-4, lr_final: float=0.1, tail: float=0.25,
            seed: int=0, progress: bool=True) -> dict:
     "Train from `start` against images rendered with `truth`; returns the recovery table, history and timing."
+    if mode not in SIMSIM_CASES: raise ValueError(f"mode must be one of {tuple(SIMSIM_CASES)}, got {mode!r}")
+    truth, start = truth or SIMSIM_CASES[mode][0], start or SIMSIM_CASES[mode][1]
     if set(truth) != set(start): raise ValueError("truth and start must name the same parameters")
     t0 = time.perf_counter(); torch.manual_seed(seed)
     bank = faceted_bank(seed=seed); field = Field(size, size, 7.344)
     n_max = max(3, round(6 * (size / 64) ** 2))
     sampler = LayoutSampler(bank, field, n=(n_max // 2, n_max), sizes=LogNormal(160, 1.25), n_agglomerates=(1, 2))
-    scene = Scene(bank, field, max_particles=n_max, spp=spp)
+    scene = make_scene(mode, bank, field, n_max, spp=spp)
     learn = tuple(truth)
     reals = Generator(scene, sampler, ParamHead(learn, start=truth, mlp=False), seed=seed + 1000).sample(range(n_real))
     gen = Generator(scene, sampler, ParamHead(learn, start=start, mlp=False), seed=seed)
@@ -60,7 +72,7 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
                     steps_per_epoch=steps_per_epoch, n_metric=32, seed=seed)
     hist = tr.fit(epochs, progress=progress)
     rows = recovery_table(hist, truth, start, tail)
-    res = {'table': rows, 'seconds': time.perf_counter() - t0,
+    res = {'mode': mode, 'truth': truth, 'table': rows, 'seconds': time.perf_counter() - t0,
            's_per_step': float(np.mean([e['s_per_step'] for e in hist])), 'steps': tr.step_i, 'size': size, 'spp': spp,
            'history': hist}
     if out:

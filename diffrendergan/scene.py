@@ -12,7 +12,7 @@ from .shapes import MeshBank
 from .layout import Field, Layout
 
 # %% auto #0
-__all__ = ['Scene', 'world_vertices', 'set_layout', 'render', 'primary_hits']
+__all__ = ['Scene', 'world_vertices', 'set_layout', 'render', 'cast', 'slot_of', 'primary_hits']
 
 # %% ../nbs/03_scene.ipynb #c03-005
 _INTEGRATORS = ('prb', 'prb_projective', 'direct_projective')
@@ -59,6 +59,7 @@ class Scene:
 # %% ../nbs/03_scene.ipynb #c03-007
 def _slot(self, i): return f'p{i:04d}'
 Scene._slot = _slot
+Scene.mode, Scene.params_table = 'principled', RENDER_PARAMS   # the appearance model (see `diffrendergan.shading`)
 
 def _key(self, name: str) -> str:
     "Mitsuba parameter key of a `RENDER_PARAMS` name."
@@ -171,17 +172,30 @@ def render(self, params: dict|None=None, # name -> float or scalar tensor (see `
 Scene.render = render
 
 # %% ../nbs/03_scene.ipynb #c03-022
+def cast(self, ss: int=1, # rays per pixel along each axis, at the centres of an ss x ss grid of sub-pixels
+        ):
+    "Primary rays through a (height*ss, width*ss) grid and what they hit: `(ray, si, slot)` drjit arrays (slot -1: no particle)."
+    mi, dr = self.mi, self.dr; H, W = self.field.height * ss, self.field.width * ss
+    if not hasattr(self, '_slot_table'): self._slot_table = mi.Int32(self._slot_of)
+    i = dr.arange(mi.UInt32, H * W)
+    pos = mi.Point2f((mi.Float(i % W) + 0.5) / W, (mi.Float(i // W) + 0.5) / H)
+    ray, _ = self.scene.sensors()[0].sample_ray(0., 0., pos, mi.Point2f(0.5, 0.5))
+    si = self.scene.ray_intersect(ray)
+    return ray, si, self.slot_of(si)
+Scene.cast = cast
+
+def slot_of(self, si) -> 'mi.Int32':
+    "Particle index of each hit of a drjit `SurfaceInteraction3f` (-1: substrate, lights or no hit)."
+    mi, dr = self.mi, self.dr
+    reg = dr.reinterpret_array(mi.UInt32, si.shape)
+    ok = si.is_valid() & (reg < len(self._slot_of))
+    slot = dr.gather(mi.Int32, self._slot_table, reg, ok)
+    return dr.select(ok & (slot < self._n_used), slot, -1)
+Scene.slot_of = slot_of
+
 def primary_hits(self, layout: Layout|None=None) -> np.ndarray:
     "Index of the particle hit by the ray through each pixel centre, -1 where the ray hits the substrate: (height, width) int32."
     if layout is not None and layout is not self.layout: self.set_layout(layout)
-    mi, dr = self.mi, self.dr; H, W = self.field.height, self.field.width
-    with dr.suspend_grad():
-        i = dr.arange(mi.UInt32, H * W)
-        pos = mi.Point2f((mi.Float(i % W) + 0.5) / W, (mi.Float(i // W) + 0.5) / H)
-        ray, _ = self.scene.sensors()[0].sample_ray(0., 0., pos, mi.Point2f(0.5, 0.5))
-        si = self.scene.ray_intersect(ray)
-        reg = np.array(dr.reinterpret_array(mi.UInt32, si.shape), np.int64)
-    slot = self._slot_of[np.minimum(reg, len(self._slot_of) - 1)]
-    slot[(reg >= len(self._slot_of)) | (slot >= self._n_used)] = -1
-    return slot.reshape(H, W)
+    with self.dr.suspend_grad(): _, _, slot = self.cast(1)
+    return slot.numpy().astype(np.int32).reshape(self.field.height, self.field.width)
 Scene.primary_hits = primary_hits
