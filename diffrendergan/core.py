@@ -183,7 +183,9 @@ _SEM = dict(  # shared by the SE and BSE yield models: (se default, bse default,
 SE_PARAMS = {s.name: s for s in
     [ParamSpec(f'se.{k}', lo, hi, d, True, f'SE: {doc}') for k, (d, _, lo, hi, doc) in _SEM.items()] +
     [ParamSpec('se.edge', 0., 4., 0.8, True, 'SE: extra relative yield at a particle silhouette (edge effect)'),
-     ParamSpec('se.edge_width', 1., 100., 10., True, 'SE: decay length of the edge effect inside the particle, nm')]}
+     ParamSpec('se.edge_width', 1., 100., 10., True, 'SE: decay length of the edge effect inside the particle, nm'),
+     ParamSpec('se.texture', 0., 1., 0.1, True, "SE: relative amplitude of the substrate's yield variation (roughness, contamination)"),
+     ParamSpec('se.texture_scale', 1., 300., 30., True, 'SE: correlation length of the substrate texture, nm')]}
 BSE_PARAMS = {s.name: s for s in [ParamSpec(f'bse.{k}', lo, hi, d, True, f'BSE: {doc}') for k, (_, d, lo, hi, doc) in _SEM.items()]}
 TEM_PARAMS = {s.name: s for s in [
     ParamSpec('tem.background', 0., 1., 0.85, True, 'transmission: intensity I0 where nothing is in the beam'),

@@ -58,7 +58,9 @@ class SegConfig:
     patch: int = 128        # training crop and inference window, px
     min_core: int = 4       # instance extraction: smallest seeding interior, px
     min_size: int = 8       # instance extraction: smallest particle, px
+    norm: str = 'none'      # input scaling: 'none' (the detector's grey levels in [0, 1]) or 'image' (zero mean, unit variance per image)
     def __post_init__(self):
+        if self.norm not in ('none', 'image'): raise ValueError(f"norm must be 'none' or 'image', got {self.norm!r}")
         if self.patch % 2 ** (self.levels - 1): raise ValueError(f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")
 
 def standardize(x: torch.Tensor) -> torch.Tensor:
@@ -77,7 +79,7 @@ class Segmenter(torch.nn.Module):
                            upsample_kernel_size=[2] * (c.levels - 1), filters=filters, norm_name='instance')
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         "Class logits (B, 3, H, W) of images (B, 1, H, W) in [0, 1]."
-        return self.net(standardize(x))
+        return self.net(standardize(x) if self.config.norm == 'image' else x)
 
 # %% ../nbs/17_segment.ipynb #c17-010
 @torch.no_grad()
@@ -87,9 +89,8 @@ def predict_probs(self, img: np.ndarray|torch.Tensor, # (H, W) grey image in [0,
     from monai.inferers import sliding_window_inference
     self.eval(); dev = next(self.parameters()).device
     x = torch.as_tensor(np.asarray(img, np.float32))[None, None].to(dev)
-    # standardise the whole image once, so every window sees the same grey scale
-    m, s = x.mean(), x.std().clamp_min(1e-3)
-    logits = sliding_window_inference((x - m) / s, (self.config.patch,) * 2, batch, self.net, overlap=overlap, mode='gaussian')
+    if self.config.norm == 'image': x = (x - x.mean()) / x.std().clamp_min(1e-3)    # once for the whole image: every window sees one grey scale
+    logits = sliding_window_inference(x, (self.config.patch,) * 2, batch, self.net, overlap=overlap, mode='gaussian')
     return torch.softmax(logits, 1)[0].cpu().numpy()
 Segmenter.predict_probs = predict_probs
 

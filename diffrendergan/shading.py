@@ -16,7 +16,7 @@ from .scene import Scene
 from .gbuffer import GBuffer, gbuffer
 
 # %% auto #0
-__all__ = ['COS_MIN', 'SHADED_MODES', 'shade_sem', 'shade_transmission', 'shade', 'ShadedScene', 'make_scene']
+__all__ = ['COS_MIN', 'SHADED_MODES', 'smooth_field', 'shade_sem', 'shade_transmission', 'shade', 'ShadedScene', 'make_scene']
 
 # %% ../nbs/06a_shading.ipynb #c06a-006
 COS_MIN = 0.1
@@ -26,12 +26,28 @@ def _down(y: torch.Tensor, ss: int) -> torch.Tensor:
     "Average (H*ss, W*ss) sub-pixels into (H, W) pixels."
     return y if ss == 1 else F.avg_pool2d(y[None, None], ss)[0, 0]
 
-def shade_sem(g: GBuffer, particle, substrate, tilt, shadow, edge=0., edge_width=10.) -> torch.Tensor:
-    "Electron yield image (H, W): material yield x tilt contrast x (1 + edge effect) x detector shadowing."
+def smooth_field(white: torch.Tensor, # (H, W) white noise
+                 sigma_px, # correlation length (Gaussian sigma) in pixels, float or scalar tensor
+                ) -> torch.Tensor:
+    "Gaussian-filtered noise with unit standard deviation (filtered in Fourier space: differentiable in `sigma_px`)."
+    H, W = white.shape
+    k2 = torch.fft.fftfreq(H, dtype=white.dtype, device=white.device)[:, None] ** 2 + torch.fft.rfftfreq(W, dtype=white.dtype, device=white.device)[None] ** 2
+    f = torch.fft.irfft2(torch.fft.rfft2(white) * torch.exp(-2 * math.pi ** 2 * sigma_px ** 2 * k2), s=(H, W))
+    return f / f.std().clamp_min(1e-8)
+
+def shade_sem(g: GBuffer, particle, substrate, tilt, shadow, edge=0., edge_width=10., texture=0., texture_scale=30.,
+              seed: int=0, # seed of the substrate texture
+             ) -> torch.Tensor:
+    "Electron yield image (H, W): material yield (textured substrate) x tilt contrast x (1 + edge effect) x detector shadowing."
     t = lambda v: v if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-    particle, substrate, tilt, shadow, edge, edge_width = map(t, (particle, substrate, tilt, shadow, edge, edge_width))
+    particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale = map(
+        t, (particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale))
     topo = g.cos.clamp_min(COS_MIN).pow(-tilt) * (1 + edge * torch.exp(-g.dist / edge_width))
-    y = torch.where(g.particle, particle * topo, substrate)                      # the substrate is flat
+    sub = substrate
+    if float(texture) > 0 or texture.requires_grad:
+        white = torch.randn(g.cos.shape, generator=torch.Generator().manual_seed(int(seed) % 2**63), dtype=g.cos.dtype).to(g.cos.device)
+        sub = substrate * (1 + texture * smooth_field(white, texture_scale / (g.nm_per_px / g.ss))).clamp_min(0)
+    y = torch.where(g.particle, particle * topo, sub)                           # the substrate is flat, but textured
     if g.visible is not None: y = y * (1 - shadow * (1 - g.visible))
     return _down(y, g.ss)
 
@@ -42,13 +58,15 @@ def shade_transmission(g: GBuffer, background, mfp) -> torch.Tensor:
 
 def shade(g: GBuffer, mode: str, # 'se', 'bse' or 'transmission'
           params: dict|None=None, # the mode's parameters (see `APPEARANCES[mode]`); missing ones take defaults
+          seed: int=0, # seed of random parts (the SE substrate texture)
          ) -> torch.Tensor:
     "Shade `g` with appearance model `mode`: an (H, W) image, differentiable w.r.t. every tensor parameter."
     if mode not in SHADED_MODES: raise ValueError(f"mode must be one of {SHADED_MODES}, got {mode!r}")
     checked, params = check_params(params, APPEARANCES[mode]), params or {}       # validated; given tensors keep their dtype
     p = {k.split('.', 1)[1]: (params[k] if isinstance(params.get(k), torch.Tensor) else v).reshape(()).to(g.cos.device, g.cos.dtype)
          for k, v in checked.items()}
-    return shade_transmission(g, **p) if mode == 'transmission' else shade_sem(g, **p)
+    if mode == 'transmission': return shade_transmission(g, **p)
+    return shade_sem(g, **p, seed=seed)
 
 # %% ../nbs/06a_shading.ipynb #c06a-012
 class ShadedScene:
@@ -97,7 +115,7 @@ ShadedScene.set_layout = _set_layout
 
 def _render(self, params: dict|None=None, layout: Layout|None=None, spp: int|None=None, seed: int=0) -> torch.Tensor:
     "A (height, width) image of `layout` (default: the current one); differentiable w.r.t. every tensor parameter."
-    return shade(self.gbuffer(layout), self.mode, params)
+    return shade(self.gbuffer(layout), self.mode, params, seed=seed)
 ShadedScene.render = _render
 
 def _primary_hits(self, layout: Layout|None=None) -> np.ndarray:
