@@ -58,7 +58,7 @@ class SegConfig:
     patch: int = 128        # training crop and inference window, px
     min_core: int = 4       # instance extraction: smallest seeding interior, px
     min_size: int = 8       # instance extraction: smallest particle, px
-    norm: str = 'none'      # input scaling: 'none' (the detector's grey levels in [0, 1]) or 'image' (zero mean, unit variance per image)
+    norm: str = 'image'     # input scaling: 'image' (zero mean, unit variance per image) or 'none' (the detector's grey levels in [0, 1])
     def __post_init__(self):
         if self.norm not in ('none', 'image'): raise ValueError(f"norm must be 'none' or 'image', got {self.norm!r}")
         if self.patch % 2 ** (self.levels - 1): raise ValueError(f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")

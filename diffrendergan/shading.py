@@ -44,7 +44,7 @@ def shade_sem(g: GBuffer, particle, substrate, tilt, shadow, edge=0., edge_width
         t, (particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale))
     topo = g.cos.clamp_min(COS_MIN).pow(-tilt) * (1 + edge * torch.exp(-g.dist / edge_width))
     sub = substrate
-    if float(texture) > 0 or texture.requires_grad:
+    if float(texture.detach()) > 0 or texture.requires_grad:
         white = torch.randn(g.cos.shape, generator=torch.Generator().manual_seed(int(seed) % 2**63), dtype=g.cos.dtype).to(g.cos.device)
         sub = substrate * (1 + texture * smooth_field(white, texture_scale / (g.nm_per_px / g.ss))).clamp_min(0)
     y = torch.where(g.particle, particle * topo, sub)                           # the substrate is flat, but textured
