@@ -44,13 +44,17 @@ def run(shots: Path, chromium: str, timeout_ms: int = 180_000) -> dict:
             page = browser.new_page(viewport={'width': 1500, 'height': 1000})
             page.goto(f'http://127.0.0.1:{port}/lab/tree/explore.ipynb?token={token}')
             page.wait_for_selector('.jp-Notebook', timeout=timeout_ms)
-            page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=timeout_ms, state='attached')
-            page.click('.lm-MenuBar-itemLabel:text-is("Run")')
-            page.click("[data-command='runmenu:run-all']")
+            # the kernel must be connected and idle before Run All, else JupyterLab runs nothing; retry Run All if no image comes
+            page.locator('.jp-StatusBar-TextItem', has_text='Idle').first.wait_for(timeout=timeout_ms)
             img = page.locator('img.drg-image').first
-            try: img.wait_for(timeout=timeout_ms)
-            except Exception:
-                page.screenshot(path=str(shots/'failure.png')); raise
+            for attempt in range(3):
+                page.click('.lm-MenuBar-itemLabel:text-is("Run")')
+                page.click("[data-command='runmenu:run-all']")
+                try: img.wait_for(timeout=timeout_ms // 3); break
+                except Exception:
+                    page.screenshot(path=str(shots/f'failure_{attempt}.png'))
+                    if attempt == 2: raise
+                    page.keyboard.press('Escape')
             page.wait_for_function("() => { const i = document.querySelector('img.drg-image'); return i && i.complete && i.naturalWidth > 0 }",
                                    timeout=timeout_ms)
             img.scroll_into_view_if_needed()
