@@ -99,10 +99,10 @@ def evaluate_folder(predict: Callable, # image (H, W) float in [0, 1] -> instanc
     mdir = Path(masks)
     if not mdir.is_dir(): raise ValueError(f"mask folder {mdir} does not exist")
     rows, tabs_p, tabs_g = [], [], []
+    by_stem = {f.stem: f for f in sorted(mdir.iterdir())}
     for m in mics:
-        cand = [f for f in mdir.iterdir() if f.stem == mask_name(m.name)]
-        if not cand: raise ValueError(f"no mask named {mask_name(m.name)}.* in {mdir} for image {m.name}")
-        raw = load_image(cand[0], crop_bottom)
+        if mask_name(m.name) not in by_stem: raise ValueError(f"no mask named {mask_name(m.name)}.* in {mdir} for image {m.name}")
+        raw = load_image(by_stem[mask_name(m.name)], crop_bottom)
         gt = label(raw > 0.5, connectivity=1) if binary_masks else np.asarray(raw).astype(np.int64)
         pred = np.asarray(predict(m.image))
         rows.append({'name': m.name, **evaluate_image(pred, gt)})

@@ -91,7 +91,8 @@ def gbuffer(scene: Scene, # the scene whose particles to look at
         thick = _march_thickness(scene, ray, si, slot, max_hits) / scene.unit if thickness else None
         vis = _detector_visible(scene, si, detector) if detector is not None else None
         sub = slot.numpy().astype(np.int32).reshape(H * ss, W * ss)
-        g = GBuffer(ids=scene.primary_hits(), sub_ids=torch.from_numpy(sub).to(dev), cos=to_t(cos.numpy()),
+        ids = sub[ss // 2::ss, ss // 2::ss].copy() if ss % 2 else scene.primary_hits()   # odd ss: a sub-pixel sits on each pixel centre
+        g = GBuffer(ids=ids, sub_ids=torch.from_numpy(sub).to(dev), cos=to_t(cos.numpy()),
                     dist=to_t(silhouette_distance(sub, scene.field.nm_per_px / ss)),
                     thickness=None if thick is None else to_t(thick.numpy()),
                     visible=None if vis is None else to_t(vis.numpy()), ss=ss, nm_per_px=scene.field.nm_per_px)

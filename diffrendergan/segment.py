@@ -125,12 +125,16 @@ class SegData:
             xs.append(x[r:r + patch, c:c + patch]); ys.append(y[r:r + patch, c:c + patch])
         return torch.stack(xs)[:, None], torch.stack(ys)
 
+_AUG = {}
 def _augmenters():
+    "The joint geometric and the image-only intensity augmentation (built once)."
+    if _AUG: return _AUG['geo'], _AUG['col']
     geo = K.AugmentationSequential(K.RandomHorizontalFlip(), K.RandomVerticalFlip(),
                                    K.RandomRotation90(times=(0, 3), p=1.0),
                                    K.RandomAffine(degrees=15, scale=(0.85, 1.2), p=0.5), data_keys=['input', 'mask'])
     col = K.AugmentationSequential(K.ColorJiggle(brightness=0.2, contrast=0.3, p=0.8), K.RandomGamma((0.7, 1.5), p=0.5),
                                    K.RandomGaussianBlur((5, 5), (0.1, 1.5), p=0.3), K.RandomGaussianNoise(std=0.04, p=0.5))
+    _AUG.update(geo=geo, col=col)
     return geo, col
 
 def augment_pair(x: torch.Tensor, y: torch.Tensor, seed: int) -> tuple:
