@@ -82,7 +82,7 @@ class ShadedScene:
         self.geometry = Scene(bank, field, max_particles=max_particles, spp=1, spp_grad=1, variant=variant)
         self.mode, self.ss, self.detector, self.cache = mode, ss, detector, cache
         self.params_table = APPEARANCES[mode]
-        self.inert = tuple(n for n in self.params_table if n.endswith('.shadow')) if detector is None or mode == 'transmission' else ()
+        self.inert = tuple(n for n in self.params_table if n.endswith('.shadow')) if detector is None else ()   # no side detector: no shadows
         self._cache, self._last = OrderedDict(), None
         gbuffer(self.geometry, None, ss, detector=detector if mode != 'transmission' else None)   # validate ss / detector early
     field = property(lambda self: self.geometry.field)

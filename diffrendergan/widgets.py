@@ -19,7 +19,7 @@ from .shading import make_scene
 from .generator import Generator, LayoutSampler
 
 # %% auto #0
-__all__ = ['ExplorerConfig', 'overlay', 'Explorer', 'check_floats', 'config', 'render', 'update', 'copy_config', 'from_generator']
+__all__ = ['ExplorerConfig', 'overlay', 'Explorer', 'config', 'render', 'update', 'copy_config', 'from_generator']
 
 # %% ../nbs/18_widgets.ipynb #c18-005
 @dataclass
@@ -74,7 +74,7 @@ class Explorer:
         self.preview_spp, self.full_spp, self.real, self.learned = preview_spp, full_spp, real, learned or {}
         self.table = {**self.scene.params_table, **MICROSCOPE_PARAMS}
         cfg = config or ExplorerConfig(mode=self.mode)
-        start = {n: s.default for n, s in self.table.items()} | check_floats(cfg.params or {}, self.table)
+        start = {n: float(v) for n, v in check_params(cfg.params, self.table).items()}   # validated, defaults filled in
         self.sliders = {n: W.FloatSlider(value=start[n], min=s.lo, max=s.hi, step=(s.hi - s.lo) / 200, description=n.split('.', 1)[1],
                                          description_tooltip=s.doc, continuous_update=False, readout_format='.3g',
                                          style={'description_width': '90px'}, layout=W.Layout(width='330px'))
@@ -100,12 +100,6 @@ class Explorer:
         self.update(new_layout=True)
 
 # %% ../nbs/18_widgets.ipynb #c18-011
-def check_floats(params: dict, table: dict) -> dict:
-    "Validated float values of `params` against `table` (unknown names and out-of-range values raise)."
-    unknown = sorted(set(params) - set(table))
-    if unknown: raise ValueError(f"unknown parameter(s) {unknown} for this appearance model; valid: {sorted(table)}")
-    return {k: table[k].check(v) for k, v in params.items()}
-
 def _widget(self):
     groups = {}
     for n, w in self.sliders.items(): groups.setdefault(n.split('.')[0], []).append(w)
