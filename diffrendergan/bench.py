@@ -105,7 +105,7 @@ def bench_noise(size: int=256, n_particles: int=40, spp: tuple=(16, 121), ref_sp
     with torch.no_grad():
         ref = sc.render(layout=L, spp=ref_spp, seed=10**6)
         out = {'size': size, 'ref_spp': ref_spp, 'principled': {s: rel_rms(sc.render(layout=L, spp=s, seed=s), ref) for s in spp}}
-        flat = {'se.texture': 0.} if mode == 'se' else {}          # the texture is drawn per sub-pixel grid: compare geometry only
+        flat = {'se.texture': 0., 'se.relief': 0.} if mode == 'se' else {}   # texture and relief are drawn per sub-pixel grid: compare geometry only
         refs = ShadedScene(bank, field, mode, max_particles=n_particles, ss=8).render(flat, layout=L)
         out[mode] = {k: rel_rms(ShadedScene(bank, field, mode, max_particles=n_particles, ss=k).render(flat, layout=L), refs) for k in ss}
     return out

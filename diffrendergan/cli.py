@@ -82,7 +82,7 @@ def drg_demo(out: Param("output folder", str)='drg_out',
              shape: Param("particle shape", str, choices=list(SHAPES))='faceted',
              spp: Param("samples per pixel", int)=64,
              seed: Param("random seed", int)=0,
-             simsim_epochs: Param("epochs of 100 steps of the sim-to-sim recovery (0: skip it)", int)=12,
+             simsim_epochs: Param("epochs of 100 steps of the sim-to-sim recovery (0: skip it)", int)=24,
              simsim_mode: Param("appearance model of the sim-to-sim recovery", str, choices=['principled', 'se', 'bse', 'transmission'])='principled'):
     "Render a synthetic SEM image with its masks, then recover hidden parameters by GAN training (sim-to-sim)."
     try:
@@ -92,7 +92,7 @@ def drg_demo(out: Param("output folder", str)='drg_out',
     for k, v in paths.items(): print(f"  {k}")
     if simsim_epochs > 0:
         print(f"\nsim-to-sim ({simsim_mode} model): training the GAN for {simsim_epochs * 100} steps against images with hidden parameters "
-              "(a few minutes on 2 CPU cores; run again to resume)...", flush=True)
+              "(about 7 minutes on 2 CPU cores; run again to resume)...", flush=True)
         r = simsim(Path(out)/f'simsim_{simsim_mode}', mode=simsim_mode, epochs=simsim_epochs, seed=seed)
         print(format_table(r['table']))
         print(f"{r['steps']} steps at {r['s_per_step']:.3f} s, {r['seconds'] / 60:.1f} min; curves in {Path(out)/f'simsim_{simsim_mode}'/'simsim.png'}")

@@ -185,7 +185,10 @@ SE_PARAMS = {s.name: s for s in
     [ParamSpec('se.edge', 0., 4., 0.8, True, 'SE: extra relative yield at a particle silhouette (edge effect)'),
      ParamSpec('se.edge_width', 1., 100., 10., True, 'SE: decay length of the edge effect inside the particle, nm'),
      ParamSpec('se.texture', 0., 1., 0.1, True, "SE: relative amplitude of the substrate's yield variation (roughness, contamination)"),
-     ParamSpec('se.texture_scale', 1., 300., 30., True, 'SE: correlation length of the substrate texture, nm')]}
+     ParamSpec('se.texture_scale', 1., 300., 30., True, 'SE: correlation length of the substrate texture, nm'),
+     ParamSpec('se.relief', 0., 4., 1.0, True, "SE: extra relative yield on the rims of the substrate's relief (bumps, pits, pores)"),
+     ParamSpec('se.relief_scale', 5., 500., 60., True, "SE: correlation length of the substrate's random relief, nm"),
+     ParamSpec('se.relief_level', 0., 3., 1.0, True, 'SE: height (in standard deviations of the relief) whose contour lines are rims; higher: fewer, smaller bumps')]}
 BSE_PARAMS = {s.name: s for s in [ParamSpec(f'bse.{k}', lo, hi, d, True, f'BSE: {doc}') for k, (_, d, lo, hi, doc) in _SEM.items()]}
 TEM_PARAMS = {s.name: s for s in [
     ParamSpec('tem.background', 0., 1., 0.85, True, 'transmission: intensity I0 where nothing is in the beam'),

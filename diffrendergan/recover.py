@@ -52,7 +52,7 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
            mode: str='principled', # appearance model: 'principled' (path-traced) or 'se', 'bse', 'transmission'
            truth: dict|None=None, start: dict|None=None, # default: SIMSIM_CASES[mode]
            size: int=64, # image side in pixels (7.344 nm/px, as the BAM SEM images)
-           spp: int=8, n_real: int=256, epochs: int=12, steps_per_epoch: int=100, batch_size: int=2,
+           spp: int=8, n_real: int=256, epochs: int=24, steps_per_epoch: int=100, batch_size: int=2,
            lr_g: float=0.02, lr_d: float=5e-4, lr_final: float=0.1, tail: float=0.25,
            seed: int=0, progress: bool=True) -> dict:
     "Train from `start` against images rendered with `truth`; returns the recovery table, history and timing."

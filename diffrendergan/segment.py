@@ -20,7 +20,7 @@ from .masks import contour_map
 
 # %% auto #0
 __all__ = ['targets', 'instances_from_probs', 'SegConfig', 'standardize', 'Segmenter', 'predict_probs', 'instances', 'SegData',
-           'augment_pair', 'fit_segmenter', 'load_segmenter']
+           'SegAug', 'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter']
 
 # %% ../nbs/17_segment.ipynb #c17-005
 def targets(ids: np.ndarray, width: int=2) -> np.ndarray:
@@ -58,9 +58,11 @@ class SegConfig:
     patch: int = 128        # training crop and inference window, px
     min_core: int = 4       # instance extraction: smallest seeding interior, px
     min_size: int = 8       # instance extraction: smallest particle, px
-    norm: str = 'image'     # input scaling: 'image' (zero mean, unit variance per image) or 'none' (the detector's grey levels in [0, 1])
+    norm: str = 'none'      # input scaling: 'none' (the detector's grey levels in [0, 1]) or 'image' (zero mean, unit variance per image)
+    feature_norm: str = 'batch'  # normalisation inside the network: 'batch' (statistics fixed at inference) or 'instance' (nnU-Net's, per window)
     def __post_init__(self):
         if self.norm not in ('none', 'image'): raise ValueError(f"norm must be 'none' or 'image', got {self.norm!r}")
+        if self.feature_norm not in ('instance', 'batch'): raise ValueError(f"feature_norm must be 'instance' or 'batch', got {self.feature_norm!r}")
         if self.patch % 2 ** (self.levels - 1): raise ValueError(f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")
 
 def standardize(x: torch.Tensor) -> torch.Tensor:
@@ -76,7 +78,7 @@ class Segmenter(torch.nn.Module):
         c = self.config = config
         filters = [min(c.base * 2 ** i, 16 * c.base) for i in range(c.levels)]
         self.net = DynUNet(2, 1, 3, kernel_size=[3] * c.levels, strides=[1] + [2] * (c.levels - 1),
-                           upsample_kernel_size=[2] * (c.levels - 1), filters=filters, norm_name='instance')
+                           upsample_kernel_size=[2] * (c.levels - 1), filters=filters, norm_name=c.feature_norm)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         "Class logits (B, 3, H, W) of images (B, 1, H, W) in [0, 1]."
         return self.net(standardize(x) if self.config.norm == 'image' else x)
@@ -125,24 +127,51 @@ class SegData:
             xs.append(x[r:r + patch, c:c + patch]); ys.append(y[r:r + patch, c:c + patch])
         return torch.stack(xs)[:, None], torch.stack(ys)
 
+@dataclass(frozen=True)
+class SegAug:
+    "Strength of the segmenter's training augmentation (the image-only part; flips, rotations and affine moves always apply)."
+    brightness: float = 0.05  # additive grey-level shift, +-; real micrographs of one kind differ by a few per cent of full scale
+    contrast: float = 0.3     # relative contrast change, +-
+    gamma: tuple = (0.7, 1.5) # gamma range
+    bias: float = 0.3         # amplitude of the smooth uneven brightness (`bias_field`); 0: none
+    def __post_init__(self):
+        object.__setattr__(self, 'gamma', tuple(self.gamma))                 # hashable: the built augmenters are kept per setting
+        if not (0 <= self.brightness <= 1 and 0 <= self.contrast <= 1 and self.bias >= 0 and 0 < self.gamma[0] <= self.gamma[1]):
+            raise ValueError("SegAug needs 0 <= brightness, contrast <= 1, bias >= 0 and 0 < gamma[0] <= gamma[1]")
+
 _AUG = {}
-def _augmenters():
-    "The joint geometric and the image-only intensity augmentation (built once)."
-    if _AUG: return _AUG['geo'], _AUG['col']
+def _augmenters(aug: SegAug=SegAug()):
+    "The joint geometric and the image-only intensity augmentation (built once per `aug`)."
+    if aug in _AUG: return _AUG[aug]
     geo = K.AugmentationSequential(K.RandomHorizontalFlip(), K.RandomVerticalFlip(),
                                    K.RandomRotation90(times=(0, 3), p=1.0),
                                    K.RandomAffine(degrees=15, scale=(0.85, 1.2), p=0.5), data_keys=['input', 'mask'])
-    col = K.AugmentationSequential(K.ColorJiggle(brightness=0.2, contrast=0.3, p=0.8), K.RandomGamma((0.7, 1.5), p=0.5),
+    col = K.AugmentationSequential(K.ColorJiggle(brightness=aug.brightness, contrast=aug.contrast, p=0.8), K.RandomGamma(aug.gamma, p=0.5),
                                    K.RandomGaussianBlur((5, 5), (0.1, 1.5), p=0.3), K.RandomGaussianNoise(std=0.04, p=0.5))
-    _AUG.update(geo=geo, col=col)
+    _AUG[aug] = geo, col
     return geo, col
 
-def augment_pair(x: torch.Tensor, y: torch.Tensor, seed: int) -> tuple:
+def bias_field(x: torch.Tensor, # images (B, 1, H, W)
+               amp: float=0.3, # standard deviation of the log-gain
+               grid: tuple=(2, 6), # the field varies over this many cells per side (inclusive range)
+               p: float=0.7, # share of images that get a field
+               generator: torch.Generator|None=None) -> torch.Tensor:
+    "Multiply each image by a smooth random gain `exp(amp * f)`: uneven brightness over the field of view (charging, tilt, detector)."
+    B, _, H, W = x.shape; out = []
+    for b in range(B):
+        if float(torch.rand(1, generator=generator)) >= p or amp == 0: out.append(x[b]); continue
+        n = int(torch.randint(grid[0], grid[1] + 1, (1,), generator=generator))
+        f = F.interpolate(torch.randn(1, 1, n, n, generator=generator), size=(H, W), mode='bicubic', align_corners=True)
+        out.append(x[b] * torch.exp(amp * f[0].to(x)))
+    return torch.stack(out)
+
+def augment_pair(x: torch.Tensor, y: torch.Tensor, seed: int, aug: SegAug=SegAug()) -> tuple:
     "Joint geometric augmentation of images (B, 1, p, p) and targets (B, p, p), then intensity augmentation of the images."
-    geo, col = _augmenters()
+    geo, col = _augmenters(aug)
     torch.manual_seed(seed)                                    # kornia draws from torch's global generator
     xa, ya = geo(x, y[:, None].float())
-    return col(xa).clamp(0, 1), ya[:, 0].round().long()
+    xa = bias_field(xa, aug.bias, generator=torch.Generator().manual_seed(seed))
+    return col(xa.clamp(0, 1)).clamp(0, 1), ya[:, 0].round().long()
 
 # %% ../nbs/17_segment.ipynb #c17-015
 def fit_segmenter(seg: Segmenter, data: SegData,
@@ -150,6 +179,7 @@ def fit_segmenter(seg: Segmenter, data: SegData,
                   out: str|Path|None=None, # checkpoint folder (resumes from out/segmenter.pt)
                   seed: int=0, progress: bool=True, checkpoint_every: int=100,
                   until: int|None=None, # stop after this step (the schedule still spans `steps`); resume later
+                  aug: SegAug=SegAug(), # augmentation strength
                  ) -> list:
     "Train `seg` on random augmented crops of `data`; returns the loss per step (resumes a run in `out`)."
     from monai.losses import DiceCELoss
@@ -170,9 +200,9 @@ def fit_segmenter(seg: Segmenter, data: SegData,
     for step in tqdm(range(start, stop), initial=start, total=steps, disable=not progress, desc='segmenter'):
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
         x, y = data.crops(batch, seg.config.patch, g)
-        x, y = augment_pair(x, y, seed * 1_000_003 + step)
+        x, y = augment_pair(x, y, seed * 1_000_003 + step, aug)
         loss = loss_fn(seg(x.to(dev)), y[:, None].to(dev))
-        opt.zero_grad(); loss.backward(); opt.step(); sched.step(); losses.append(float(loss))
+        opt.zero_grad(); loss.backward(); opt.step(); sched.step(); losses.append(float(loss.detach()))
         if (step + 1) % checkpoint_every == 0 or step + 1 == stop: save(step + 1)
     return losses
 

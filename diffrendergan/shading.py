@@ -16,7 +16,8 @@ from .scene import Scene
 from .gbuffer import GBuffer, gbuffer
 
 # %% auto #0
-__all__ = ['COS_MIN', 'SHADED_MODES', 'smooth_field', 'shade_sem', 'shade_transmission', 'shade', 'ShadedScene', 'make_scene']
+__all__ = ['COS_MIN', 'SHADED_MODES', 'smooth_field', 'relief_rims', 'shade_sem', 'shade_transmission', 'shade', 'ShadedScene',
+           'make_scene']
 
 # %% ../nbs/06a_shading.ipynb #c06a-006
 COS_MIN = 0.1
@@ -35,19 +36,36 @@ def smooth_field(white: torch.Tensor, # (H, W) white noise
     f = torch.fft.irfft2(torch.fft.rfft2(white) * torch.exp(-2 * math.pi ** 2 * sigma_px ** 2 * k2), s=(H, W))
     return f / f.std().clamp_min(1e-8)
 
+def relief_rims(white: torch.Tensor, # (2, H, W) white noise: the relief and the rims' strength
+                sigma_px, # correlation length of the relief in pixels
+                level, # height, in standard deviations of the relief, whose contour is a rim
+                width_px, # decay length of the rim's brightness, pixels
+               ) -> torch.Tensor:
+    "Bright rims (H, W) in [0, 1+) along one contour line of a random relief: `exp(-distance / width)`, of varying strength."
+    h = smooth_field(white[0], sigma_px) - level
+    grad = torch.sqrt(((h.roll(-1, 0) - h.roll(1, 0)) / 2) ** 2 + ((h.roll(-1, 1) - h.roll(1, 1)) / 2) ** 2 + 1e-12)
+    d = torch.sqrt(h ** 2 + 1e-12) / grad.clamp_min(1e-4)       # distance to the contour, to first order
+    return torch.exp(-d / width_px) * (1 + smooth_field(white[1], sigma_px)).clamp_min(0)
+
+def _white(shape, seed: int, like: torch.Tensor) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(int(seed) % 2**63), dtype=like.dtype).to(like.device)
+
 def shade_sem(g: GBuffer, particle, substrate, tilt, shadow, edge=0., edge_width=10., texture=0., texture_scale=30.,
-              seed: int=0, # seed of the substrate texture
+              relief=0., relief_scale=60., relief_level=1.,
+              seed: int=0, # seed of the substrate's texture and relief
              ) -> torch.Tensor:
-    "Electron yield image (H, W): material yield (textured substrate) x tilt contrast x (1 + edge effect) x detector shadowing."
+    "Electron yield image (H, W): material yield (textured substrate with bright relief rims) x tilt contrast x (1 + edge effect) x detector shadowing."
     t = lambda v: v if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-    particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale = map(
-        t, (particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale))
+    particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale, relief, relief_scale, relief_level = map(
+        t, (particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale, relief, relief_scale, relief_level))
     topo = g.cos.clamp_min(COS_MIN).pow(-tilt) * (1 + edge * torch.exp(-g.dist / edge_width))
-    sub = substrate
+    sub, px = substrate, g.nm_per_px / g.ss                                     # px: nm per sub-pixel
     if float(texture.detach()) > 0 or texture.requires_grad:
-        white = torch.randn(g.cos.shape, generator=torch.Generator().manual_seed(int(seed) % 2**63), dtype=g.cos.dtype).to(g.cos.device)
-        sub = substrate * (1 + texture * smooth_field(white, texture_scale / (g.nm_per_px / g.ss))).clamp_min(0)
-    y = torch.where(g.particle, particle * topo, sub)                           # the substrate is flat, but textured
+        sub = sub * (1 + texture * smooth_field(_white(g.cos.shape, seed, g.cos), texture_scale / px)).clamp_min(0)
+    if float(relief.detach()) > 0 or relief.requires_grad:
+        rims = relief_rims(_white((2, *g.cos.shape), seed + 7919, g.cos), relief_scale / px, relief_level, edge_width / px)
+        sub = sub * (1 + relief * rims)                                         # the edge effect of the substrate's own relief
+    y = torch.where(g.particle, particle * topo, sub)
     if g.visible is not None: y = y * (1 - shadow * (1 - g.visible))
     return _down(y, g.ss)
 
@@ -68,7 +86,7 @@ def shade(g: GBuffer, mode: str, # 'se', 'bse' or 'transmission'
     if mode == 'transmission': return shade_transmission(g, **p)
     return shade_sem(g, **p, seed=seed)
 
-# %% ../nbs/06a_shading.ipynb #c06a-012
+# %% ../nbs/06a_shading.ipynb #c06a-014
 class ShadedScene:
     "Particles from `bank` in `field`, imaged with an electron-imaging appearance model ('se', 'bse' or 'transmission')."
     def __init__(self, bank: MeshBank, field: Field=Field(), mode: str='se',
@@ -91,7 +109,7 @@ class ShadedScene:
     layout = property(lambda self: self.geometry.layout)
     def __repr__(self): return f"ShadedScene({self.mode!r}, {self.field}, ss={self.ss}, detector={self.detector})"
 
-# %% ../nbs/06a_shading.ipynb #c06a-013
+# %% ../nbs/06a_shading.ipynb #c06a-015
 def _gbuffer(self, layout: Layout|None=None) -> GBuffer:
     "The geometry buffer of `layout` (default: the current one), from the cache when it was seen."
     L = layout if layout is not None else self.geometry.layout
@@ -123,7 +141,7 @@ def _primary_hits(self, layout: Layout|None=None) -> np.ndarray:
     return self.gbuffer(layout).ids
 ShadedScene.primary_hits = _primary_hits
 
-# %% ../nbs/06a_shading.ipynb #c06a-016
+# %% ../nbs/06a_shading.ipynb #c06a-018
 def make_scene(mode: str, # 'principled' (path-traced, the paper's) or one of SHADED_MODES
                bank: MeshBank, field: Field=Field(), max_particles: int=64,
                spp: int=16, # path-traced only: samples per pixel
