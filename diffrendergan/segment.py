@@ -209,5 +209,6 @@ def fit_segmenter(seg: Segmenter, data: SegData,
 def load_segmenter(path: str|Path) -> Segmenter:
     "A `Segmenter` from a checkpoint written by `fit_segmenter`."
     s = torch.load(path, weights_only=False)
-    seg = Segmenter(SegConfig(**s['config'])); seg.load_state_dict(s['model'])
+    cfg = {'feature_norm': 'instance', **s['config']}          # checkpoints from before `feature_norm` used instance norm
+    seg = Segmenter(SegConfig(**cfg)); seg.load_state_dict(s['model'])
     return seg.eval()

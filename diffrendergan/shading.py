@@ -48,6 +48,7 @@ def relief_rims(white: torch.Tensor, # (2, H, W) white noise: the relief and the
     return torch.exp(-d / width_px) * (1 + smooth_field(white[1], sigma_px)).clamp_min(0)
 
 def _white(shape, seed: int, like: torch.Tensor) -> torch.Tensor:
+    "Seeded white noise of `shape` with the dtype and device of `like`."
     return torch.randn(shape, generator=torch.Generator().manual_seed(int(seed) % 2**63), dtype=like.dtype).to(like.device)
 
 def shade_sem(g: GBuffer, particle, substrate, tilt, shadow, edge=0., edge_width=10., texture=0., texture_scale=30.,
