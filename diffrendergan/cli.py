@@ -15,7 +15,7 @@ from .shapes import sphere_bank, ellipsoid_bank, faceted_bank, wire_bank
 from .layout import Field, LogNormal, sample_layout, Layout
 from .scene import Scene
 from .masks import masks, CONTOUR
-from .recover import simsim, format_table
+from .recover import simsim, format_table, SIMSIM_CASES
 
 # %% auto #0
 __all__ = ['SHAPES', 'overlay', 'layout_dict', 'write_demo', 'drg_demo']
@@ -83,7 +83,7 @@ def drg_demo(out: Param("output folder", str)='drg_out',
              spp: Param("samples per pixel", int)=64,
              seed: Param("random seed", int)=0,
              simsim_epochs: Param("epochs of 100 steps of the sim-to-sim recovery (0: skip it)", int)=24,
-             simsim_mode: Param("appearance model of the sim-to-sim recovery", str, choices=['principled', 'se', 'bse', 'transmission'])='principled'):
+             simsim_mode: Param("appearance model of the sim-to-sim recovery", str, choices=list(SIMSIM_CASES))='principled'):
     "Render a synthetic SEM image with its masks, then recover hidden parameters by GAN training (sim-to-sim)."
     try:
         paths = write_demo(out, n_particles, size, nm_per_px, median_nm, gsd, n_agglomerates, shape, spp, seed)
@@ -93,6 +93,7 @@ def drg_demo(out: Param("output folder", str)='drg_out',
     if simsim_epochs > 0:
         print(f"\nsim-to-sim ({simsim_mode} model): training the GAN for {simsim_epochs * 100} steps against images with hidden parameters "
               "(about 7 minutes on 2 CPU cores; run again to resume)...", flush=True)
-        r = simsim(Path(out)/f'simsim_{simsim_mode}', mode=simsim_mode, epochs=simsim_epochs, seed=seed)
+        where = Path(out)/f'simsim_{simsim_mode}'
+        r = simsim(where, mode=simsim_mode, epochs=simsim_epochs, seed=seed)
         print(format_table(r['table']))
-        print(f"{r['steps']} steps at {r['s_per_step']:.3f} s, {r['seconds'] / 60:.1f} min; curves in {Path(out)/f'simsim_{simsim_mode}'/'simsim.png'}")
+        print(f"{r['steps']} steps at {r['s_per_step']:.3f} s, {r['seconds'] / 60:.1f} min; curves in {where/'simsim.png'}")

@@ -91,7 +91,7 @@ def predict_probs(self, img: np.ndarray|torch.Tensor, # (H, W) grey image in [0,
     from monai.inferers import sliding_window_inference
     self.eval(); dev = next(self.parameters()).device
     x = torch.as_tensor(np.asarray(img, np.float32))[None, None].to(dev)
-    if self.config.norm == 'image': x = (x - x.mean()) / x.std().clamp_min(1e-3)    # once for the whole image: every window sees one grey scale
+    if self.config.norm == 'image': x = standardize(x)                            # once for the whole image: every window sees one grey scale
     logits = sliding_window_inference(x, (self.config.patch,) * 2, batch, self.net, overlap=overlap, mode='gaussian')
     return torch.softmax(logits, 1)[0].cpu().numpy()
 Segmenter.predict_probs = predict_probs
