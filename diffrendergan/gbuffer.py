@@ -90,6 +90,7 @@ def gbuffer(scene: Scene, # the scene whose particles to look at
         cos = dr.select(slot >= 0, dr.abs(si.sh_frame.n.z), 1.0)
         thick = _march_thickness(scene, ray, si, slot, max_hits) / scene.unit if thickness else None
         vis = _detector_visible(scene, si, detector) if detector is not None else None
+        dr.eval(slot, cos, *(x for x in (thick, vis) if x is not None))    # one kernel: read separately, each would trace the rays again
         sub = slot.numpy().astype(np.int32).reshape(H * ss, W * ss)
         ids = sub[ss // 2::ss, ss // 2::ss].copy() if ss % 2 else scene.primary_hits()   # odd ss: a sub-pixel sits on each pixel centre
         g = GBuffer(ids=ids, sub_ids=torch.from_numpy(sub).to(dev), cos=to_t(cos.numpy()),

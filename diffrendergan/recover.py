@@ -51,7 +51,8 @@ def format_table(rows: list) -> str:
 def simsim(out: str|Path|None=None, # folder for the table, curves and training files (None: keep nothing)
            mode: str='principled', # appearance model: 'principled' (path-traced) or 'se', 'bse', 'transmission'
            truth: dict|None=None, start: dict|None=None, # default: SIMSIM_CASES[mode]
-           size: int=64, # image side in pixels (7.344 nm/px, as the BAM SEM images)
+           size: int=64, # image side in pixels
+           nm_per_px: float=7.344, # pixel size (the BAM SEM images'); particle sizes scale with it, nm-sized shading terms do not
            spp: int=8, n_real: int=256, epochs: int=24, steps_per_epoch: int=100, batch_size: int=2,
            lr_g: float=0.02, lr_d: float=5e-4, lr_final: float=0.1, tail: float=0.25,
            seed: int=0, progress: bool=True) -> dict:
@@ -60,9 +61,9 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
     truth, start = truth or SIMSIM_CASES[mode][0], start or SIMSIM_CASES[mode][1]
     if set(truth) != set(start): raise ValueError("truth and start must name the same parameters")
     t0 = time.perf_counter(); torch.manual_seed(seed)
-    bank = faceted_bank(seed=seed); field = Field(size, size, 7.344)
+    bank = faceted_bank(seed=seed); field = Field(size, size, nm_per_px)
     n_max = max(3, round(6 * (size / 64) ** 2))
-    sampler = LayoutSampler(bank, field, n=(n_max // 2, n_max), sizes=LogNormal(160, 1.25), n_agglomerates=(1, 2))
+    sampler = LayoutSampler(bank, field, n=(n_max // 2, n_max), sizes=LogNormal(160 * nm_per_px / 7.344, 1.25), n_agglomerates=(1, 2))
     scene = make_scene(mode, bank, field, n_max, spp=spp)
     learn = tuple(truth)
     reals = Generator(scene, sampler, ParamHead(learn, start=truth, mlp=False), seed=seed + 1000).sample(range(n_real))
@@ -73,7 +74,7 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
     hist = tr.fit(epochs, progress=progress)
     rows = recovery_table(hist, truth, start, tail)
     res = {'mode': mode, 'truth': truth, 'table': rows, 'seconds': time.perf_counter() - t0,
-           's_per_step': float(np.mean([e['s_per_step'] for e in hist])), 'steps': tr.step_i, 'size': size, 'spp': spp,
+           's_per_step': float(np.mean([e['s_per_step'] for e in hist])), 'steps': tr.step_i, 'size': size, 'nm_per_px': nm_per_px, 'spp': spp,
            'history': hist}
     if out:
         atomic_write(Path(out)/'simsim.json', lambda t: Path(t).write_text(json.dumps(res)))

@@ -13,32 +13,42 @@ import torch.nn.functional as F
 import kornia.augmentation as K
 from scipy import ndimage
 from skimage.measure import label
+from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 from tqdm.auto import tqdm
 from .core import atomic_write
 from .masks import contour_map
 
 # %% auto #0
-__all__ = ['targets', 'instances_from_probs', 'SegConfig', 'standardize', 'Segmenter', 'predict_probs', 'instances', 'SegData',
-           'SegAug', 'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter']
+__all__ = ['SPLITS', 'targets', 'instances_from_probs', 'SegConfig', 'standardize', 'Segmenter', 'predict_probs', 'instances',
+           'SegData', 'SegAug', 'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter']
 
 # %% ../nbs/17_segment.ipynb #c17-005
 def targets(ids: np.ndarray, width: int=2) -> np.ndarray:
     "Three-class training target (uint8: 0 background, 1 interior, 2 contour) of an instance map."
     return contour_map(ids, width, mode='all')
 
+SPLITS = ('distance', 'probability')
+
 def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (background, interior, contour)
                          min_core: int=4, # smallest interior component that seeds a particle, px
                          min_size: int=8, # smallest particle kept, px
+                         split: str='distance', # 'distance': cut cores at their necks; 'probability': one seed per core
+                         h: float=1.0, # 'distance': a neck must be this many px narrower (in radius) than both sides
                         ) -> np.ndarray:
-    "Instance map (H, W) int32 from class probabilities: cores -> seeded watershed over the foreground."
+    "Instance map (H, W) int32 from class probabilities: cores -> seeds -> watershed over the foreground."
     p = np.asarray(probs)
     if p.ndim != 3 or p.shape[0] != 3: raise ValueError(f"probs must be (3, H, W), got {p.shape}")
+    if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if not h > 0: raise ValueError(f"h must be > 0 px, got {h}")
     cls = p.argmax(0); fg = cls > 0
     cores = label(cls == 1, connectivity=1)
     sizes = np.bincount(cores.ravel()); small = sizes < min_core; small[0] = False
     cores[small[cores]] = 0
-    ids = watershed(-p[1], markers=cores, mask=fg)
+    if split == 'distance':
+        d = ndimage.distance_transform_edt(cores > 0)
+        ids = watershed(-d, markers=label(h_maxima(d, h) & (cores > 0), connectivity=2), mask=fg)
+    else: ids = watershed(-p[1], markers=cores, mask=fg)
     sizes = np.bincount(ids.ravel()); ids[(sizes < min_size)[ids]] = 0
     return _relabel(ids)
 
@@ -48,7 +58,7 @@ def _relabel(ids: np.ndarray) -> np.ndarray:
     out = inv.reshape(ids.shape).astype(np.int32)
     return out if u[0] == 0 else out + 1
 
-# %% ../nbs/17_segment.ipynb #c17-009
+# %% ../nbs/17_segment.ipynb #c17-011
 @dataclass(frozen=True)
 class SegConfig:
     "Network shape and inference settings of a `Segmenter`."
@@ -58,11 +68,15 @@ class SegConfig:
     patch: int = 128        # training crop and inference window, px
     min_core: int = 4       # instance extraction: smallest seeding interior, px
     min_size: int = 8       # instance extraction: smallest particle, px
+    split: str = 'distance' # instance extraction: 'distance' (cut cores at necks) or 'probability' (one seed per core)
+    split_h: float = 1.0    # instance extraction: neck depth that cuts, px (split='distance')
     norm: str = 'none'      # input scaling: 'none' (the detector's grey levels in [0, 1]) or 'image' (zero mean, unit variance per image)
     feature_norm: str = 'batch'  # normalisation inside the network: 'batch' (statistics fixed at inference) or 'instance' (nnU-Net's, per window)
     def __post_init__(self):
         if self.norm not in ('none', 'image'): raise ValueError(f"norm must be 'none' or 'image', got {self.norm!r}")
         if self.feature_norm not in ('instance', 'batch'): raise ValueError(f"feature_norm must be 'instance' or 'batch', got {self.feature_norm!r}")
+        if self.split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}")
+        if not self.split_h > 0: raise ValueError(f"split_h must be > 0 px, got {self.split_h}")
         if self.patch % 2 ** (self.levels - 1): raise ValueError(f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")
 
 def standardize(x: torch.Tensor) -> torch.Tensor:
@@ -83,7 +97,7 @@ class Segmenter(torch.nn.Module):
         "Class logits (B, 3, H, W) of images (B, 1, H, W) in [0, 1]."
         return self.net(standardize(x) if self.config.norm == 'image' else x)
 
-# %% ../nbs/17_segment.ipynb #c17-010
+# %% ../nbs/17_segment.ipynb #c17-012
 @torch.no_grad()
 def predict_probs(self, img: np.ndarray|torch.Tensor, # (H, W) grey image in [0, 1], any size
                   overlap: float=0.25, batch: int=4) -> np.ndarray:
@@ -99,10 +113,10 @@ Segmenter.predict_probs = predict_probs
 def instances(self, img: np.ndarray) -> np.ndarray:
     "Instance map (H, W) int32 of a grey image in [0, 1]."
     c = self.config
-    return instances_from_probs(self.predict_probs(img), c.min_core, c.min_size)
+    return instances_from_probs(self.predict_probs(img), c.min_core, c.min_size, c.split, c.split_h)
 Segmenter.instances = instances
 
-# %% ../nbs/17_segment.ipynb #c17-013
+# %% ../nbs/17_segment.ipynb #c17-015
 class SegData:
     "Image/target pairs to crop training patches from."
     def __init__(self, images: list, # (H, W) float arrays in [0, 1]
@@ -173,7 +187,7 @@ def augment_pair(x: torch.Tensor, y: torch.Tensor, seed: int, aug: SegAug=SegAug
     xa = bias_field(xa, aug.bias, generator=torch.Generator().manual_seed(seed))
     return col(xa.clamp(0, 1)).clamp(0, 1), ya[:, 0].round().long()
 
-# %% ../nbs/17_segment.ipynb #c17-015
+# %% ../nbs/17_segment.ipynb #c17-017
 def fit_segmenter(seg: Segmenter, data: SegData,
                   steps: int=1000, batch: int=8, lr: float=2e-3,
                   out: str|Path|None=None, # checkpoint folder (resumes from out/segmenter.pt)
