@@ -47,7 +47,10 @@ def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (bac
     cores[small[cores]] = 0
     if split == 'distance':
         d = ndimage.distance_transform_edt(cores > 0)
-        ids = watershed(-d, markers=label(h_maxima(d, h) & (cores > 0), connectivity=2), mask=fg)
+        seeds = label(h_maxima(d, h) & (cores > 0), connectivity=2)
+        thin = np.isin(cores, np.setdiff1d(np.unique(cores), np.unique(cores[seeds > 0]))) & (cores > 0)
+        seeds[thin] = seeds.max() + cores[thin]                                   # a core thinner than h seeds itself
+        ids = watershed(-d, markers=seeds, mask=fg)
     else: ids = watershed(-p[1], markers=cores, mask=fg)
     sizes = np.bincount(ids.ravel()); ids[(sizes < min_size)[ids]] = 0
     return _relabel(ids)
