@@ -5,7 +5,6 @@
 # %% ../nbs/14_synthesize.ipynb #c14-002
 from __future__ import annotations
 import json, shutil
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
@@ -97,11 +96,6 @@ def write_pair(out: Path, i: int, img: np.ndarray, m: dict, formats: tuple, nn: 
         atomic_write(next(files), lambda t: Path(t).write_text(json.dumps(_coco_part(i, m['instances']))))
 
 # %% ../nbs/14_synthesize.ipynb #c14-013
-def _write_step(out, i, img, m, formats, nn, pf, state: str):
-    "Write pair `i` (None: a rejected render, nothing to write), then the progress that counts it."
-    if i is not None: write_pair(out, i, img, m, formats, nn)
-    atomic_write(pf, lambda t: Path(t).write_text(state))
-
 def synthesize(gen: Generator, # a (trained) generator; its scene supplies the masks
                n: int, # accepted pairs wanted
                out: str|Path, # output folder (resumes when it holds a run with the same settings)
@@ -127,23 +121,19 @@ def synthesize(gen: Generator, # a (trained) generator; its scene supplies the m
     for f in _files(out, state['done'], tuple(formats), nn): f.unlink(missing_ok=True)     # a pair cut short
     max_tries = max_tries or 20 * n
     bar = tqdm(total=n, initial=min(state['done'], n), disable=not progress, desc='pairs')
-    with ThreadPoolExecutor(1) as drawing, ThreadPoolExecutor(1) as writing:     # overlap: next layout and last pair's files
-        nxt, pending = drawing.submit(gen.sampler, _mix(seed, state['key'], 5)), None
-        while state['done'] < n:
-            if state['key'] >= max_tries:
-                raise RuntimeError(f"only {state['done']} of {n} pairs passed the filters in {max_tries} renders "
-                                   f"(rejected: {state['rejected']}); relax `filters` or check the generator")
-            k = state['key']; layout = nxt.result()
-            nxt = drawing.submit(gen.sampler, _mix(seed, k + 1, 5))
-            with torch.no_grad(): img = gen(_mix(seed, k, 6), layout=layout)[0][0, 0].cpu().numpy()
-            m = make_masks(gen.scene, layout, width=contour_width)
-            why, i = rejection(img, m['instances'], filters), None
-            if why: state['rejected'][why] = state['rejected'].get(why, 0) + 1
-            else: i = state['done']; state['done'] += 1; bar.update(1)
-            state['key'] += 1
-            if pending: pending.result()                  # one pair in flight at most; a failed write stops the run here
-            pending = writing.submit(_write_step, out, i, img, m, tuple(formats), nn, pf, json.dumps(state))
-        if pending: pending.result()
+    while state['done'] < n:
+        if state['key'] >= max_tries:
+            raise RuntimeError(f"only {state['done']} of {n} pairs passed the filters in {max_tries} renders "
+                               f"(rejected: {state['rejected']}); relax `filters` or check the generator")
+        k = state['key']; layout = gen.sampler(_mix(seed, k, 5))
+        with torch.no_grad(): img = gen(_mix(seed, k, 6), layout=layout)[0][0, 0].cpu().numpy()
+        m = make_masks(gen.scene, layout, width=contour_width)
+        why = rejection(img, m['instances'], filters)
+        if why: state['rejected'][why] = state['rejected'].get(why, 0) + 1
+        else:
+            write_pair(out, state['done'], img, m, tuple(formats), nn); state['done'] += 1; bar.update(1)
+        state['key'] += 1
+        atomic_write(pf, lambda t: Path(t).write_text(json.dumps(state)))
     bar.close()
     if 'nnunet' in formats:
         ds = {'channel_names': {'0': 'SEM'}, 'labels': {'background': 0, 'particle': 1, 'contour': 2},
