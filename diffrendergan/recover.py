@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import atomic_write
+from .data import BAM_NM_PER_PX
 from .shapes import faceted_bank
 from .layout import Field, LogNormal
 from .shading import make_scene
@@ -52,7 +53,7 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
            mode: str='principled', # appearance model: 'principled' (path-traced) or 'se', 'bse', 'transmission'
            truth: dict|None=None, start: dict|None=None, # default: SIMSIM_CASES[mode]
            size: int=64, # image side in pixels
-           nm_per_px: float=7.344, # pixel size (the BAM SEM images'); particle sizes scale with it, nm-sized shading terms do not
+           nm_per_px: float=BAM_NM_PER_PX, # pixel size (the BAM SEM images'); particle sizes scale with it, nm-sized shading terms do not
            spp: int=8, n_real: int=256, epochs: int=24, steps_per_epoch: int=100, batch_size: int=2,
            lr_g: float=0.02, lr_d: float=5e-4, lr_final: float=0.1, tail: float=0.25,
            seed: int=0, progress: bool=True) -> dict:
@@ -63,7 +64,7 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
     t0 = time.perf_counter(); torch.manual_seed(seed)
     bank = faceted_bank(seed=seed); field = Field(size, size, nm_per_px)
     n_max = max(3, round(6 * (size / 64) ** 2))
-    sampler = LayoutSampler(bank, field, n=(n_max // 2, n_max), sizes=LogNormal(160 * nm_per_px / 7.344, 1.25), n_agglomerates=(1, 2))
+    sampler = LayoutSampler(bank, field, n=(n_max // 2, n_max), sizes=LogNormal(160 * nm_per_px / BAM_NM_PER_PX, 1.25), n_agglomerates=(1, 2))
     scene = make_scene(mode, bank, field, n_max, spp=spp)
     learn = tuple(truth)
     reals = Generator(scene, sampler, ParamHead(learn, start=truth, mlp=False), seed=seed + 1000).sample(range(n_real))

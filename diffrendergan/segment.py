@@ -30,6 +30,11 @@ def targets(ids: np.ndarray, width: int=2) -> np.ndarray:
 
 SPLITS = ('distance', 'probability')
 
+def _check_split(split: str, h: float, h_name: str='h'):
+    "Raise a `ValueError` unless `split` is one of SPLITS and the neck depth `h` is positive."
+    if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if not h > 0: raise ValueError(f"{h_name} must be > 0 px, got {h}")
+
 def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (background, interior, contour)
                          min_core: int=4, # smallest interior component that seeds a particle, px
                          min_size: int=8, # smallest particle kept, px
@@ -39,8 +44,7 @@ def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (bac
     "Instance map (H, W) int32 from class probabilities: cores -> seeds -> watershed over the foreground."
     p = np.asarray(probs)
     if p.ndim != 3 or p.shape[0] != 3: raise ValueError(f"probs must be (3, H, W), got {p.shape}")
-    if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if not h > 0: raise ValueError(f"h must be > 0 px, got {h}")
+    _check_split(split, h)
     cls = p.argmax(0); fg = cls > 0
     cores = label(cls == 1, connectivity=1)
     sizes = np.bincount(cores.ravel()); small = sizes < min_core; small[0] = False
@@ -48,7 +52,8 @@ def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (bac
     if split == 'distance':
         d = ndimage.distance_transform_edt(cores > 0)
         seeds = label(h_maxima(d, h) & (cores > 0), connectivity=2)
-        thin = np.isin(cores, np.setdiff1d(np.unique(cores), np.unique(cores[seeds > 0]))) & (cores > 0)
+        seeded = np.zeros(cores.max() + 1, bool); seeded[cores[seeds > 0]] = True
+        thin = (cores > 0) & ~seeded[cores]
         seeds[thin] = seeds.max() + cores[thin]                                   # a core thinner than h seeds itself
         ids = watershed(-d, markers=seeds, mask=fg)
     else: ids = watershed(-p[1], markers=cores, mask=fg)
@@ -78,8 +83,7 @@ class SegConfig:
     def __post_init__(self):
         if self.norm not in ('none', 'image'): raise ValueError(f"norm must be 'none' or 'image', got {self.norm!r}")
         if self.feature_norm not in ('instance', 'batch'): raise ValueError(f"feature_norm must be 'instance' or 'batch', got {self.feature_norm!r}")
-        if self.split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}")
-        if not self.split_h > 0: raise ValueError(f"split_h must be > 0 px, got {self.split_h}")
+        _check_split(self.split, self.split_h, 'split_h')
         if self.patch % 2 ** (self.levels - 1): raise ValueError(f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")
 
 def standardize(x: torch.Tensor) -> torch.Tensor:

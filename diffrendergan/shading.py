@@ -61,9 +61,10 @@ def shade_sem(g: GBuffer, particle, substrate, tilt, shadow, edge=0., edge_width
         t, (particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale, relief, relief_scale, relief_level))
     topo = g.cos.clamp_min(COS_MIN).pow(-tilt) * (1 + edge * torch.exp(-g.dist / edge_width))
     sub, px = substrate, g.nm_per_px / g.ss                                     # px: nm per sub-pixel
-    if float(texture.detach()) > 0 or texture.requires_grad:
+    on = lambda a: float(a.detach()) > 0 or a.requires_grad                    # a term to draw: non-zero, or being learned
+    if on(texture):
         sub = sub * (1 + texture * smooth_field(_white(g.cos.shape, seed, g.cos), texture_scale / px)).clamp_min(0)
-    if float(relief.detach()) > 0 or relief.requires_grad:
+    if on(relief):
         rims = relief_rims(_white((2, *g.cos.shape), seed + 7919, g.cos), relief_scale / px, relief_level, edge_width / px)
         sub = sub * (1 + relief * rims)                                         # the edge effect of the substrate's own relief
     y = torch.where(g.particle, particle * topo, sub)
