@@ -13,12 +13,15 @@ from .data import BAM_NM_PER_PX
 from .shapes import faceted_bank
 from .layout import Field, LogNormal
 from .shading import make_scene
-from .generator import Generator, LayoutSampler, ParamHead
+from .core import ALL_PARAMS, MICROSCOPE_PARAMS
+from .microscope import microscope
+from .generator import Generator, LayoutSampler, ParamHead, _mix
 from .discriminator import PatchGAN
 from .train import GANTrainer
 
 # %% auto #0
-__all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'SIMSIM_CASES', 'recovery_table', 'format_table', 'simsim', 'plot_recovery']
+__all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'SIMSIM_CASES', 'recovery_table', 'format_table', 'simsim_scene', 'simsim',
+           'plot_recovery', 'image_sensitivity', 'format_sensitivity']
 
 # %% ../nbs/13_recover.ipynb #c13-005
 SIMSIM_TRUTH = {'particle.base_color': 0.55, 'substrate.base_color': 0.35, 'microscope.blur': 1.2, 'microscope.noise': 0.05}
@@ -49,6 +52,13 @@ def format_table(rows: list) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/13_recover.ipynb #c13-006
+def simsim_scene(mode: str='principled', size: int=64, nm_per_px: float=BAM_NM_PER_PX, spp: int=8, seed: int=0) -> tuple:
+    "Scene and layout sampler of the experiment: 3-6 faceted particles per 64 x 64 pixels (more in larger images), sizes scaled with the pixel size."
+    bank = faceted_bank(seed=seed); field = Field(size, size, nm_per_px)
+    n_max = max(3, round(6 * (size / 64) ** 2))
+    sampler = LayoutSampler(bank, field, n=(n_max // 2, n_max), sizes=LogNormal(160 * nm_per_px / BAM_NM_PER_PX, 1.25), n_agglomerates=(1, 2))
+    return make_scene(mode, bank, field, n_max, spp=spp), sampler
+
 def simsim(out: str|Path|None=None, # folder for the table, curves and training files (None: keep nothing)
            mode: str='principled', # appearance model: 'principled' (path-traced) or 'se', 'bse', 'transmission'
            truth: dict|None=None, start: dict|None=None, # default: SIMSIM_CASES[mode]
@@ -62,10 +72,7 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
     truth, start = truth or SIMSIM_CASES[mode][0], start or SIMSIM_CASES[mode][1]
     if set(truth) != set(start): raise ValueError("truth and start must name the same parameters")
     t0 = time.perf_counter(); torch.manual_seed(seed)
-    bank = faceted_bank(seed=seed); field = Field(size, size, nm_per_px)
-    n_max = max(3, round(6 * (size / 64) ** 2))
-    sampler = LayoutSampler(bank, field, n=(n_max // 2, n_max), sizes=LogNormal(160 * nm_per_px / BAM_NM_PER_PX, 1.25), n_agglomerates=(1, 2))
-    scene = make_scene(mode, bank, field, n_max, spp=spp)
+    scene, sampler = simsim_scene(mode, size, nm_per_px, spp, seed)
     learn = tuple(truth)
     reals = Generator(scene, sampler, ParamHead(learn, start=truth, mlp=False), seed=seed + 1000).sample(range(n_real))
     gen = Generator(scene, sampler, ParamHead(learn, start=start, mlp=False), seed=seed)
@@ -94,3 +101,51 @@ def plot_recovery(history: list, truth: dict, steps_per_epoch: int|None=None):
     ax.axhspan(-5, 5, color='0.9', zorder=0); ax.axhline(0, color='k', lw=0.5)
     ax.set_xlabel('generated image'); ax.set_ylabel('error (%)'); ax.set_ylim(-100, 100); ax.legend(fontsize=7, loc='upper right')
     return fig
+
+# %% ../nbs/13_recover.ipynb #c13-017
+_STOCHASTIC = ('jitter', 'noise', 'shot', 'line')                    # microscope parts that draw random numbers
+
+def _deterministic_image(gen: Generator, layout, p: dict, seed: int) -> torch.Tensor:
+    "The image of `layout` under parameters `p` without the detector's random parts, flattened."
+    x = gen.scene.render({k: v for k, v in p.items() if k in gen.table}, layout=layout, spp=gen.spp, seed=seed)
+    mic = {k: v for k, v in p.items() if k in MICROSCOPE_PARAMS}
+    return microscope(x[None, None], mic, tuple(q for q in gen.parts if q not in _STOCHASTIC)).flatten().double()
+
+def image_sensitivity(gen: Generator, # its head's current values are the point analysed
+                      keys=range(16), # step keys whose layouts (and render seeds) are used
+                      names: tuple|None=None, # parameters to analyse (default: the learned ones that act on the noise-free image)
+                      rel_step: float=0.01, # central-difference step, relative to each value
+                     ) -> dict:
+    "How much a 10 % change of each parameter changes the noise-free images, alone and with the others adjusting to hide it."
+    keys = list(keys)
+    if not keys: raise ValueError("keys is empty: give at least one step key")
+    if not 0 < rel_step < 0.5: raise ValueError(f"rel_step must be in (0, 0.5), got {rel_step}")
+    noisy = {f'microscope.{q}' for q in _STOCHASTIC}
+    names = tuple(n for n in gen.head.learn if n not in noisy) if names is None else tuple(names)
+    bad = sorted(set(names) - set(gen.table) - set(MICROSCOPE_PARAMS) | set(names) & noisy)
+    if bad: raise ValueError(f"cannot analyse {bad}: name parameters of the generator's appearance model or its blur, gain or offset")
+    if not names: raise ValueError("no parameter to analyse: the generator learns only noise parameters; pass names=")
+    J = []
+    with torch.no_grad():
+        for key in keys:
+            L = gen.layout(key); p0 = {k: float(v) for k, v in gen.params(L).items()}; seed = _mix(gen.seed, key, 2); cols = []
+            for n in names:
+                spec = ALL_PARAMS[n]; unit = abs(p0[n]) if p0[n] != 0 else spec.hi - spec.lo   # 'relative' to the value (or to the range at 0)
+                hi, lo = min(p0[n] + rel_step * unit, spec.hi), max(p0[n] - rel_step * unit, spec.lo)
+                a, b = (_deterministic_image(gen, L, {**p0, n: v}, seed) for v in (hi, lo))
+                cols.append((a - b) / ((hi - lo) / unit))                 # d image / d (parameter / unit)
+            J.append(torch.stack(cols, 1))
+    J = torch.cat(J); M = (J.T @ J / J.shape[0]).numpy()                 # per-pixel Gauss-Newton metric
+    w, V = np.linalg.eigh(M)
+    alone = 0.1 * np.sqrt(np.diag(M))
+    hidden = 0.1 / np.sqrt(np.clip(np.diag(np.linalg.pinv(M, hermitian=True)), 1e-300, None))
+    rows = [{'name': n, 'alone': float(a), 'compensated': float(h)} for n, a, h in zip(names, alone, hidden)]
+    return {'names': names, 'metric': M, 'rows': rows, 'eigvals': w, 'weakest': dict(zip(names, V[:, 0].tolist())),
+            'weakest_rms': float(0.1 * np.sqrt(max(w[0], 0.)))}
+
+def format_sensitivity(res: dict) -> str:
+    "The table of `image_sensitivity`: RMS image change of a 10 % parameter change, alone and compensated."
+    lines = [f"{'parameter':24s} {'alone':>9s} {'compensated':>12s}"]
+    lines += [f"{r['name']:24s} {r['alone']:9.5f} {r['compensated']:12.5f}" for r in res['rows']]
+    w = ', '.join(f"{n} {c:+.2f}" for n, c in res['weakest'].items() if abs(c) >= 0.1)
+    return '\n'.join(lines + [f"weakest combination ({w}): {res['weakest_rms']:.5f} per 10 % step"])
