@@ -29,7 +29,7 @@ def iou(pred: np.ndarray, gt: np.ndarray) -> float:
     u = (p | g).sum()
     return 1.0 if u == 0 else float((p & g).sum() / u)
 
-# %% ../nbs/16_evaluate.ipynb #c16-008
+# %% ../nbs/16_evaluate.ipynb #c16-010
 def match_instances(pred: np.ndarray, gt: np.ndarray, thr: float=0.5) -> tuple:
     "One-to-one matches with IoU > `thr`: (pred labels, gt labels, IoUs), and the numbers of predicted and true instances."
     p, g = np.asarray(pred).astype(np.int64).ravel(), np.asarray(gt).astype(np.int64).ravel()
@@ -51,7 +51,7 @@ def instance_scores(pred: np.ndarray, gt: np.ndarray) -> dict:
     sq = float(ious.mean()) if tp else 0.0; rq = tp / (tp + fp / 2 + fn / 2) if den else 1.0
     return {'tp': tp, 'fp': fp, 'fn': fn, 'ap50': tp / den if den else 1.0, 'pq': sq * rq if den else 1.0, 'sq': sq, 'rq': rq}
 
-# %% ../nbs/16_evaluate.ipynb #c16-012
+# %% ../nbs/16_evaluate.ipynb #c16-014
 def touching_recall(pred: np.ndarray, gt: np.ndarray, gap: int=2) -> float:
     "Share of true instances within `gap` px of another true instance that are matched at IoU > 0.5."
     g = np.asarray(gt).astype(np.int64); size = 2 * gap + 1; big = g.max() + 1
@@ -62,7 +62,7 @@ def touching_recall(pred: np.ndarray, gt: np.ndarray, gap: int=2) -> float:
     matched = set(match_instances(pred, g)[1].tolist())
     return len(touching & matched) / len(touching)
 
-# %% ../nbs/16_evaluate.ipynb #c16-015
+# %% ../nbs/16_evaluate.ipynb #c16-017
 SCORES = ('dice', 'iou', 'ap50', 'pq', 'sq', 'rq')
 
 def evaluate_image(pred: np.ndarray, gt: np.ndarray) -> dict:
@@ -74,7 +74,7 @@ def summarize(rows: list, keys: tuple=SCORES) -> dict:
     return {k: (float(np.nanmean([r[k] for r in rows])), float(np.nanstd([r[k] for r in rows]))) for k in keys}
 
 def format_summary(results: dict, # name (e.g. training data) -> `summarize` dict, optionally with 'ks' etc.
-                   keys: tuple=('dice', 'ap50', 'pq')) -> str:
+                   keys: tuple=('dice', 'iou', 'ap50', 'pq')) -> str:
     "A text table of mean ± std per score, one row per entry of `results`."
     extra = [k for k in ('ks', 'median_err') if any(k in r for r in results.values())]
     head = f"{'':28s}" + ''.join(f"{k.upper() if k != 'median_err' else 'median ECD err':>18s}" for k in (*keys, *extra))
@@ -85,7 +85,7 @@ def format_summary(results: dict, # name (e.g. training data) -> `summarize` dic
         lines.append(f"{name:28s}" + ''.join(f"{c:>18s}" for c in cells))
     return '\n'.join(lines)
 
-# %% ../nbs/16_evaluate.ipynb #c16-018
+# %% ../nbs/16_evaluate.ipynb #c16-020
 def evaluate_folder(predict: Callable, # image (H, W) float in [0, 1] -> instance map (H, W) int
                     images: str|Path, # folder of micrographs
                     masks: str|Path, # folder of masks, matched to images by `mask_name`
