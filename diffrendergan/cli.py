@@ -71,6 +71,8 @@ def write_demo(out: str|Path='drg_out', # folder for the files
     return paths
 
 # %% ../nbs/20_cli.ipynb #c20-009
+_SIMSIM_S_PER_STEP = {'principled': 0.165, 'se': 0.1, 'bse': 0.12, 'transmission': 0.125}   # measured on 2 CPU cores, setup included
+
 @call_parse
 def drg_demo(out: Param("output folder", str)='drg_out',
              n_particles: Param("number of particles", int)=40,
@@ -91,8 +93,9 @@ def drg_demo(out: Param("output folder", str)='drg_out',
     print(f"wrote {len(paths)} files to {Path(out).resolve()}:")
     for k, v in paths.items(): print(f"  {k}")
     if simsim_epochs > 0:
+        minutes = simsim_epochs * 100 * _SIMSIM_S_PER_STEP[simsim_mode] / 60
         print(f"\nsim-to-sim ({simsim_mode} model): training the GAN for {simsim_epochs * 100} steps against images with hidden parameters "
-              "(about 7 minutes on 2 CPU cores; run again to resume)...", flush=True)
+              f"(about {max(1, round(minutes))} min on 2 CPU cores; run again to resume)...", flush=True)
         where = Path(out)/f'simsim_{simsim_mode}'
         r = simsim(where, mode=simsim_mode, epochs=simsim_epochs, seed=seed)
         print(format_table(r['table']))

@@ -138,7 +138,8 @@ def image_sensitivity(gen: Generator, # its head's current values are the point 
     J = torch.cat(J); M = (J.T @ J / J.shape[0]).numpy()                 # per-pixel Gauss-Newton metric
     w, V = np.linalg.eigh(M)
     alone = 0.1 * np.sqrt(np.diag(M))
-    hidden = 0.1 / np.sqrt(np.clip(np.diag(np.linalg.pinv(M, hermitian=True)), 1e-300, None))
+    inv_diag = (V ** 2 / np.maximum(w, 1e-16 * max(w[-1], 0.) + 1e-300)).sum(1)     # diag of M^-1; a null direction counts as fully hidden
+    hidden = np.minimum(alone, 0.1 / np.sqrt(inv_diag))
     rows = [{'name': n, 'alone': float(a), 'compensated': float(h)} for n, a, h in zip(names, alone, hidden)]
     return {'names': names, 'metric': M, 'rows': rows, 'eigvals': w, 'weakest': dict(zip(names, V[:, 0].tolist())),
             'weakest_rms': float(0.1 * np.sqrt(max(w[0], 0.)))}
