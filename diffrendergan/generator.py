@@ -125,14 +125,16 @@ class Generator(nn.Module):
     def params(self, layout: Layout) -> dict:
         "All parameters for `layout`: learned (tensors) and fixed (floats)."
         return {**self.fixed, **self.head(layout)}
+    def image(self, layout: Layout, p: dict, key: int, parts: tuple|None=None) -> torch.Tensor:
+        "Image (1, 1, H, W) of `layout` under all parameters `p`, with step key `key`'s render seed and noise; `parts`: microscope parts (default: the generator's)."
+        img = self.scene.render({k: v for k, v in p.items() if k in self.table}, layout=layout, spp=self.spp, seed=_mix(self.seed, key, 2))
+        g = torch.Generator().manual_seed(_mix(self.seed, key, 3))
+        return microscope(img[None, None], {k: v for k, v in p.items() if k in MICROSCOPE_PARAMS}, self.parts if parts is None else parts, generator=g)
     def forward(self, key: int, layout: Layout|None=None) -> tuple:
         "One image (1, 1, H, W) for step key `key`, differentiable w.r.t. the head; also its layout and parameters."
         layout = layout if layout is not None else self.layout(key)
         p = self.params(layout)
-        img = self.scene.render({k: v for k, v in p.items() if k in self.table}, layout=layout, spp=self.spp, seed=_mix(self.seed, key, 2))
-        g = torch.Generator().manual_seed(_mix(self.seed, key, 3))
-        img = microscope(img[None, None], {k: v for k, v in p.items() if k in MICROSCOPE_PARAMS}, self.parts, generator=g)
-        return img, layout, p
+        return self.image(layout, p, key), layout, p
     @torch.no_grad()
     def sample(self, keys) -> torch.Tensor:
         "Images (len(keys), 1, H, W) without gradients, e.g. for the discriminator or metrics."

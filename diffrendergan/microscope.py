@@ -11,7 +11,7 @@ import kornia
 from .core import MICROSCOPE_PARAMS
 
 # %% auto #0
-__all__ = ['MICROSCOPE_PARTS', 'probe_blur', 'scan_jitter', 'detector_noise', 'microscope']
+__all__ = ['MICROSCOPE_PARTS', 'RANDOM_PARTS', 'probe_blur', 'scan_jitter', 'detector_noise', 'microscope']
 
 # %% ../nbs/06_microscope.ipynb #c06-005
 def _p(params, name, x):
@@ -52,6 +52,7 @@ def detector_noise(x: torch.Tensor, read: torch.Tensor, shot: torch.Tensor, line
 
 # %% ../nbs/06_microscope.ipynb #c06-006
 MICROSCOPE_PARTS = ('blur', 'gain', 'offset', 'jitter', 'noise', 'shot', 'line')
+RANDOM_PARTS = ('jitter', 'noise', 'shot', 'line')   # the parts that draw random numbers
 
 def microscope(x: torch.Tensor, # rendered images (B, 1, H, W) or (H, W)
                params: dict|None=None, # `microscope.*` name -> scalar or (B,) tensor; defaults from MICROSCOPE_PARAMS

@@ -8,14 +8,13 @@ import json, os, time
 from pathlib import Path
 import numpy as np
 import torch
-from .core import atomic_write
+from .core import atomic_write, ALL_PARAMS, MICROSCOPE_PARAMS
 from .data import BAM_NM_PER_PX
 from .shapes import faceted_bank
 from .layout import Field, LogNormal
 from .shading import make_scene
-from .core import ALL_PARAMS, MICROSCOPE_PARAMS
-from .microscope import microscope
-from .generator import Generator, LayoutSampler, ParamHead, _mix
+from .microscope import RANDOM_PARTS
+from .generator import Generator, LayoutSampler, ParamHead
 from .discriminator import PatchGAN
 from .train import GANTrainer
 
@@ -103,13 +102,9 @@ def plot_recovery(history: list, truth: dict, steps_per_epoch: int|None=None):
     return fig
 
 # %% ../nbs/13_recover.ipynb #c13-017
-_STOCHASTIC = ('jitter', 'noise', 'shot', 'line')                    # microscope parts that draw random numbers
-
-def _deterministic_image(gen: Generator, layout, p: dict, seed: int) -> torch.Tensor:
-    "The image of `layout` under parameters `p` without the detector's random parts, flattened."
-    x = gen.scene.render({k: v for k, v in p.items() if k in gen.table}, layout=layout, spp=gen.spp, seed=seed)
-    mic = {k: v for k, v in p.items() if k in MICROSCOPE_PARAMS}
-    return microscope(x[None, None], mic, tuple(q for q in gen.parts if q not in _STOCHASTIC)).flatten().double()
+def _noise_free(gen: Generator) -> tuple:
+    "The generator's microscope parts without the random ones."
+    return tuple(q for q in gen.parts if q not in RANDOM_PARTS)
 
 def image_sensitivity(gen: Generator, # its head's current values are the point analysed
                       keys=range(16), # step keys whose layouts (and render seeds) are used
@@ -120,7 +115,7 @@ def image_sensitivity(gen: Generator, # its head's current values are the point 
     keys = list(keys)
     if not keys: raise ValueError("keys is empty: give at least one step key")
     if not 0 < rel_step < 0.5: raise ValueError(f"rel_step must be in (0, 0.5), got {rel_step}")
-    noisy = {f'microscope.{q}' for q in _STOCHASTIC}
+    noisy = {f'microscope.{q}' for q in RANDOM_PARTS}
     names = tuple(n for n in gen.head.learn if n not in noisy) if names is None else tuple(names)
     bad = sorted(set(names) - set(gen.table) - set(MICROSCOPE_PARAMS) | set(names) & noisy)
     if bad: raise ValueError(f"cannot analyse {bad}: name parameters of the generator's appearance model or its blur, gain or offset")
@@ -128,11 +123,11 @@ def image_sensitivity(gen: Generator, # its head's current values are the point 
     J = []
     with torch.no_grad():
         for key in keys:
-            L = gen.layout(key); p0 = {k: float(v) for k, v in gen.params(L).items()}; seed = _mix(gen.seed, key, 2); cols = []
+            L = gen.layout(key); p0 = {k: float(v) for k, v in gen.params(L).items()}; cols = []
             for n in names:
                 spec = ALL_PARAMS[n]; unit = abs(p0[n]) if p0[n] != 0 else spec.hi - spec.lo   # 'relative' to the value (or to the range at 0)
                 hi, lo = min(p0[n] + rel_step * unit, spec.hi), max(p0[n] - rel_step * unit, spec.lo)
-                a, b = (_deterministic_image(gen, L, {**p0, n: v}, seed) for v in (hi, lo))
+                a, b = (gen.image(L, {**p0, n: v}, key, _noise_free(gen)).flatten().double() for v in (hi, lo))
                 cols.append((a - b) / ((hi - lo) / unit))                 # d image / d (parameter / unit)
             J.append(torch.stack(cols, 1))
     J = torch.cat(J); M = (J.T @ J / J.shape[0]).numpy()                 # per-pixel Gauss-Newton metric
