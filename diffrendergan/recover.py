@@ -28,8 +28,8 @@ SIMSIM_START = {'particle.base_color': 0.8, 'substrate.base_color': 0.2, 'micros
 _MIC_T, _MIC_S = {'microscope.blur': 1.2, 'microscope.noise': 0.05}, {'microscope.blur': 0.5, 'microscope.noise': 0.02}
 SIMSIM_CASES = {   # appearance model -> (hidden truth, start)
     'principled': (SIMSIM_TRUTH, SIMSIM_START),
-    'se': ({'se.particle': 0.45, 'se.substrate': 0.2, 'se.tilt': 1.0, 'se.edge': 1.0, 'se.shadow': 0.4, **_MIC_T},
-           {'se.particle': 0.3, 'se.substrate': 0.3, 'se.tilt': 1.6, 'se.edge': 0.5, 'se.shadow': 0.15, **_MIC_S}),
+    'se': ({'se.particle': 0.45, 'se.substrate': 0.2, 'se.tilt': 1.0, 'se.shadow': 0.4, **_MIC_T},   # edge effect known: the images do not determine it (below)
+           {'se.particle': 0.3, 'se.substrate': 0.3, 'se.tilt': 1.6, 'se.shadow': 0.15, **_MIC_S}),
     'bse': ({'bse.particle': 0.6, 'bse.substrate': 0.25, 'bse.tilt': 0.3, **_MIC_T},
             {'bse.particle': 0.8, 'bse.substrate': 0.15, 'bse.tilt': 0.1, **_MIC_S}),
     'transmission': ({'tem.background': 0.8, 'tem.mfp': 120., **_MIC_T}, {'tem.background': 0.6, 'tem.mfp': 250., **_MIC_S}),
