@@ -120,14 +120,14 @@ def image_sensitivity(gen: Generator, # its head's current values are the point 
     bad = sorted(set(names) - set(gen.table) - set(MICROSCOPE_PARAMS) | set(names) & noisy)
     if bad: raise ValueError(f"cannot analyse {bad}: name parameters of the generator's appearance model or its blur, gain or offset")
     if not names: raise ValueError("no parameter to analyse: the generator learns only noise parameters; pass names=")
-    J = []
+    J, parts = [], _noise_free(gen)
     with torch.no_grad():
         for key in keys:
             L = gen.layout(key); p0 = {k: float(v) for k, v in gen.params(L).items()}; cols = []
             for n in names:
                 spec = ALL_PARAMS[n]; unit = abs(p0[n]) if p0[n] != 0 else spec.hi - spec.lo   # 'relative' to the value (or to the range at 0)
                 hi, lo = min(p0[n] + rel_step * unit, spec.hi), max(p0[n] - rel_step * unit, spec.lo)
-                a, b = (gen.image(L, {**p0, n: v}, key, _noise_free(gen)).flatten().double() for v in (hi, lo))
+                a, b = (gen.image(L, {**p0, n: v}, key, parts).flatten().double() for v in (hi, lo))
                 cols.append((a - b) / ((hi - lo) / unit))                 # d image / d (parameter / unit)
             J.append(torch.stack(cols, 1))
     J = torch.cat(J); M = (J.T @ J / J.shape[0]).numpy()                 # per-pixel Gauss-Newton metric
