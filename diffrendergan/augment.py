@@ -31,12 +31,20 @@ def aug_rot90(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None) -> to
     for r in (1, 2, 3): out = _apply(out, k == r, torch.rot90(x, r, (-2, -1)))
     return out
 
+def _reflect(i: torch.Tensor, n: int) -> torch.Tensor:
+    "Indices mirrored into [0, n) about the border (shifts of at most n)."
+    return torch.where(i < 0, -i - 1, torch.where(i >= n, 2 * n - 1 - i, i))
+
 def aug_translation(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, ratio: float=0.125) -> torch.Tensor:
-    "Random translation by up to `ratio` of the size, with reflected borders."
-    B, _, H, W = x.shape
-    t = (torch.rand(B, 2, generator=g) * 2 - 1) * torch.tensor([W * ratio, H * ratio])
-    t = (t * (torch.rand(B, 1, generator=g) < p)).to(x.device, x.dtype)
-    return kornia.geometry.transform.translate(x, t, padding_mode='reflection', align_corners=False)
+    "Random translation by whole pixels, up to `ratio` of the size, with reflected borders (no resampling)."
+    if not 0 <= ratio <= 1: raise ValueError(f"ratio must be in [0, 1], got {ratio}")
+    B, C, H, W = x.shape
+    t = ((torch.rand(B, 2, generator=g) * 2 - 1) * torch.tensor([W * ratio, H * ratio])).round().long()
+    t = t * (torch.rand(B, 1, generator=g) < p)
+    rows = _reflect(torch.arange(H)[None] - t[:, 1:], H).to(x.device)          # (B, H)
+    cols = _reflect(torch.arange(W)[None] - t[:, :1], W).to(x.device)          # (B, W)
+    x = x.gather(2, rows[:, None, :, None].expand(B, C, H, W))
+    return x.gather(3, cols[:, None, None, :].expand(B, C, H, W))
 
 def aug_cutout(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, ratio: float=0.25) -> torch.Tensor:
     "Random square cut out (filled with the image mean), of `ratio` times the size."

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .losses import radial_power
 
 # %% auto #0
 __all__ = ['sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance', 'random_features', 'mmd2_poly',
@@ -54,13 +55,7 @@ def histogram_distance(real: torch.Tensor, fake: torch.Tensor, n: int=200_000, s
 
 def radial_spectrum(x: torch.Tensor, n_bins: int=32) -> torch.Tensor:
     "Radially averaged log10 power spectrum of a batch, averaged over images: (n_bins,)."
-    x = x.float().cpu(); x = x - x.mean((-2, -1), keepdim=True)
-    p = torch.fft.fftshift(torch.fft.fft2(x[:, 0]).abs() ** 2, dim=(-2, -1)).mean(0)
-    H, W = p.shape; yy, xx = torch.meshgrid(torch.arange(H) - H // 2, torch.arange(W) - W // 2, indexing='ij')
-    r = torch.sqrt((yy / (H / 2)) ** 2 + (xx / (W / 2)) ** 2).flatten()
-    idx = (r / r.new_tensor(1.0) * n_bins).long().clamp(max=n_bins); keep = idx < n_bins
-    s = torch.zeros(n_bins).index_add_(0, idx[keep], p.flatten()[keep]); c = torch.zeros(n_bins).index_add_(0, idx[keep], torch.ones(keep.sum()))
-    return torch.log10(s / c.clamp_min(1) + 1e-12)
+    return torch.log10(radial_power(x.detach().float().cpu(), n_bins).mean(0) + 1e-12)
 
 def spectrum_distance(real: torch.Tensor, fake: torch.Tensor, n_bins: int=32) -> float:
     "Mean absolute difference of the radial log10 power spectra."

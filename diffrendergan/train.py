@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write
 from .generator import Generator, _mix
 from .augment import diff_augment, AdaptiveP
-from .losses import d_loss, g_loss, r1_penalty, real_midpoint
+from .losses import d_loss, g_loss, r1_penalty, real_midpoint, radial_power, spectrum_weights
 from .realism import realism
 
 # %% auto #0
@@ -32,9 +32,12 @@ class GANTrainer:
                  ada_target: float|None=0.6, # adaptive augmentation target r_t (None: fixed aug_p)
                  steps_per_epoch: int=50, n_metric: int=16, # fakes and reals per realism evaluation
                  lr_final: float=1.0, # cosine decay of both learning rates to this fraction by the last epoch of `fit`
+                 spectral: float=0., # weight of spectrum matching in the generator's loss (0: the adversarial loss alone)
+                 n_spectral: int=256, spectral_decay: float=0.98, # real patches for the reference spectrum; running-mean decay of the fakes'
                  seed: int=0, callbacks: tuple=()):
         if loss not in ('lsgan', 'nonsat', 'hinge'): raise ValueError(f"loss must be 'lsgan', 'nonsat' or 'hinge', got {loss!r}")
         if batch_size < 1 or steps_per_epoch < 1: raise ValueError("batch_size and steps_per_epoch must be >= 1")
+        if spectral < 0 or not 0 <= spectral_decay < 1: raise ValueError(f"need spectral >= 0 and 0 <= spectral_decay < 1, got {spectral}, {spectral_decay}")
         self.gen, self.disc, self.loss, self.batch_size = gen, disc, loss, batch_size
         self.reals = reals if hasattr(reals, 'sample') else _TensorReals(reals)
         self.out = Path(out) if out else None
@@ -53,6 +56,10 @@ class GANTrainer:
         g = torch.Generator().manual_seed(_mix(seed, 10**9))
         self.metric_reals = self.reals.sample(n_metric, g)            # fixed for every evaluation
         self.metric_keys = [10**8 + i for i in range(n_metric)]       # fixed fake keys: metric changes = parameter changes
+        self.spectral, self.spectral_decay, self.spec_ema, self.spec_ref = spectral, spectral_decay, None, None
+        if spectral:                                                  # the reals' mean spectrum, once
+            ref = self.reals.sample(n_spectral, torch.Generator().manual_seed(_mix(seed, 10**9 + 1)))
+            self.spec_ref, self.spec_shape = radial_power(ref).mean(0), tuple(ref.shape[-2:])
 
     @property
     def p(self) -> float: return self.ada.p if self.ada else self.aug_p
@@ -72,12 +79,15 @@ class GANTrainer:
         self.set_lr()
         g = torch.Generator().manual_seed(_mix(self.seed, k, 7))
         self.disc.requires_grad_(False); self.opt_g.zero_grad(); fakes, lg, vals = [], 0., []
+        w = spectrum_weights(self.spec_ema, self.spec_ref) if self.spec_ema is not None else None
         for i in range(B):
             img, _, p = self.gen(k * B + i)
-            l = g_loss(self.disc(diff_augment(img, self.p, self.policy, g)), self.loss) / B
-            l.backward(); lg += float(l.detach()); fakes.append(img.detach())
+            l = g_loss(self.disc(diff_augment(img, self.p, self.policy, g)), self.loss) / B; lg += float(l.detach())
+            if w is not None: l = l + self.spectral * (w * radial_power(img, len(w))[0]).sum() / B
+            l.backward(); fakes.append(img.detach())
             vals.append({n: float(p[n].detach()) for n in self.gen.head.learn})
         self.opt_g.step(); self.disc.requires_grad_(True)
+        if self.spectral: self._update_spectrum(torch.cat(fakes))
         real = self.reals.sample(B, g)
         r1 = self.r1_gamma > 0 and k % self.r1_every == 0
         if r1: real.requires_grad_(True)
@@ -89,6 +99,20 @@ class GANTrainer:
         if self.ada: self.ada.update(out_r if torch.is_tensor(out_r) else torch.cat([o.flatten() for o in out_r]))
         self.step_i += 1
         return {'d_loss': float(ld.detach()), 'g_loss': lg, 'r1': float(pen.detach()), 'p': self.p, 'params': vals}
+
+    def _update_spectrum(self, fakes: torch.Tensor):
+        "Fold this step's fakes into the running mean of their spectrum."
+        if tuple(fakes.shape[-2:]) != self.spec_shape:
+            raise ValueError(f"spectrum matching compares images of one size: the real patches are {self.spec_shape}, the fakes "
+                             f"{tuple(fakes.shape[-2:])}; cut real patches of the generator's field size")
+        pf = radial_power(fakes, len(self.spec_ref)).mean(0); self.spec_ref = self.spec_ref.to(pf.device)
+        self.spec_ema = pf if self.spec_ema is None else self.spectral_decay * self.spec_ema + (1 - self.spectral_decay) * pf
+
+    def spectrum_mismatch(self) -> float|None:
+        "Mean absolute log10 ratio of the fakes' running-mean spectrum to the reals' (None without spectrum matching)."
+        if self.spec_ema is None: return None
+        ok = (self.spec_ema > 0) & (self.spec_ref > 0)
+        return float((self.spec_ema[ok] / self.spec_ref[ok]).log10().abs().mean())
 
 # %% ../nbs/12_train.ipynb #c12-006
 class _TensorReals:
@@ -105,7 +129,8 @@ def state(self) -> dict:
     "Everything needed to resume: models, optimisers, ADA, counters, history."
     return {'gen': self.gen.state_dict(), 'disc': self.disc.state_dict(), 'opt_g': self.opt_g.state_dict(),
             'opt_d': self.opt_d.state_dict(), 'ada': self.ada.state_dict() if self.ada else None, 'step': self.step_i,
-            'epoch': self.epoch, 'history': self.history, 'best': self.best, 'torch_rng': torch.get_rng_state()}
+            'epoch': self.epoch, 'history': self.history, 'best': self.best, 'torch_rng': torch.get_rng_state(),
+            'spec_ema': self.spec_ema}
 GANTrainer.state = state
 
 def load(self, path: str|Path):
@@ -115,6 +140,7 @@ def load(self, path: str|Path):
     self.opt_g.load_state_dict(s['opt_g']); self.opt_d.load_state_dict(s['opt_d'])
     if self.ada and s['ada']: self.ada.load_state_dict(s['ada'])
     self.step_i, self.epoch, self.history, self.best = s['step'], s['epoch'], s['history'], s['best']
+    self.spec_ema = s.get('spec_ema')
     torch.set_rng_state(s['torch_rng'])
 GANTrainer.load = load
 
@@ -139,7 +165,7 @@ def fit(self, n_epochs: int, progress: bool=True) -> list:
         entry = {'epoch': self.epoch, 'step': self.step_i, 's_per_step': dt, 'p': self.p,
                  'd_loss': float(np.mean([l['d_loss'] for l in logs])), 'g_loss': float(np.mean([l['g_loss'] for l in logs])),
                  'params': {n: [v[n] for l in logs for v in l['params']] for n in self.gen.head.learn},
-                 'realism': self.evaluate()}
+                 'realism': self.evaluate(), 'spectrum': self.spectrum_mismatch()}
         self.history.append(entry)
         if self.out:
             self.out.mkdir(parents=True, exist_ok=True)
