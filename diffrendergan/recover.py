@@ -19,8 +19,8 @@ from .discriminator import PatchGAN
 from .train import GANTrainer
 
 # %% auto #0
-__all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'SIMSIM_CASES', 'SIMSIM_SPECTRAL', 'recovery_table', 'format_table', 'simsim_scene',
-           'simsim', 'plot_recovery', 'image_sensitivity', 'format_sensitivity']
+__all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'SIMSIM_CASES', 'recovery_table', 'format_table', 'simsim_scene', 'simsim',
+           'plot_recovery', 'image_sensitivity', 'format_sensitivity']
 
 # %% ../nbs/13_recover.ipynb #c13-005
 SIMSIM_TRUTH = {'particle.base_color': 0.55, 'substrate.base_color': 0.35, 'microscope.blur': 1.2, 'microscope.noise': 0.05}
@@ -34,7 +34,6 @@ SIMSIM_CASES = {   # appearance model -> (hidden truth, start)
             {'bse.particle': 0.8, 'bse.substrate': 0.15, 'bse.tilt': 0.1, **_MIC_S}),
     'transmission': ({'tem.background': 0.8, 'tem.mfp': 120., **_MIC_T}, {'tem.background': 0.6, 'tem.mfp': 250., **_MIC_S}),
 }
-SIMSIM_SPECTRAL = {'principled': 1., 'se': 0., 'bse': 1., 'transmission': 1.}   # spectrum-matching weight per model (why: below)
 
 def recovery_table(history: list, truth: dict, start: dict, tail: float=0.25) -> list:
     "Per parameter: truth, start, recovered (mean over the last `tail` of the steps) and relative error."
@@ -66,12 +65,11 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
            nm_per_px: float=BAM_NM_PER_PX, # pixel size (the BAM SEM images'); particle sizes scale with it, nm-sized shading terms do not
            spp: int=8, n_real: int=256, epochs: int=24, steps_per_epoch: int=100, batch_size: int=2,
            lr_g: float=0.02, lr_d: float=5e-4, lr_final: float=0.1, tail: float=0.25,
-           spectral: float|None=None, # weight of spectrum matching (`GANTrainer`; 0: the adversarial loss alone; None: `SIMSIM_SPECTRAL[mode]`)
+           spectral: float=1., # weight of spectrum matching (`GANTrainer`; 0: the adversarial loss alone)
            seed: int=0, progress: bool=True) -> dict:
     "Train from `start` against images rendered with `truth`; returns the recovery table, history and timing."
     if mode not in SIMSIM_CASES: raise ValueError(f"mode must be one of {tuple(SIMSIM_CASES)}, got {mode!r}")
     truth, start = truth or SIMSIM_CASES[mode][0], start or SIMSIM_CASES[mode][1]
-    spectral = SIMSIM_SPECTRAL[mode] if spectral is None else spectral
     if set(truth) != set(start): raise ValueError("truth and start must name the same parameters")
     t0 = time.perf_counter(); torch.manual_seed(seed)
     scene, sampler = simsim_scene(mode, size, nm_per_px, spp, seed)
