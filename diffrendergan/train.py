@@ -79,15 +79,19 @@ class GANTrainer:
         self.set_lr()
         g = torch.Generator().manual_seed(_mix(self.seed, k, 7))
         self.disc.requires_grad_(False); self.opt_g.zero_grad(); fakes, lg, vals = [], 0., []
-        w = spectrum_weights(self.spec_ema, self.spec_ref) if self.spec_ema is not None else None
+        w = spectrum_weights(self.spec_ema, self.spec_ref) if self.spec_ema is not None else None; powers = []
         for i in range(B):
             img, _, p = self.gen(k * B + i)
             l = g_loss(self.disc(diff_augment(img, self.p, self.policy, g)), self.loss) / B; lg += float(l.detach())
-            if w is not None: l = l + self.spectral * (w * radial_power(img, len(w))[0]).sum() / B
+            if self.spectral:                                         # each fake's spectrum, once: for the loss and the running mean
+                pw = self._spectrum(img); powers.append(pw.detach())
+                if w is not None: l = l + self.spectral * (w * pw).sum() / B
             l.backward(); fakes.append(img.detach())
             vals.append({n: float(p[n].detach()) for n in self.gen.head.learn})
         self.opt_g.step(); self.disc.requires_grad_(True)
-        if self.spectral: self._update_spectrum(torch.cat(fakes))
+        if powers:
+            pf = torch.stack(powers).mean(0)
+            self.spec_ema = pf if self.spec_ema is None else self.spectral_decay * self.spec_ema + (1 - self.spectral_decay) * pf
         real = self.reals.sample(B, g)
         r1 = self.r1_gamma > 0 and k % self.r1_every == 0
         if r1: real.requires_grad_(True)
@@ -100,13 +104,13 @@ class GANTrainer:
         self.step_i += 1
         return {'d_loss': float(ld.detach()), 'g_loss': lg, 'r1': float(pen.detach()), 'p': self.p, 'params': vals}
 
-    def _update_spectrum(self, fakes: torch.Tensor):
-        "Fold this step's fakes into the running mean of their spectrum."
-        if tuple(fakes.shape[-2:]) != self.spec_shape:
+    def _spectrum(self, img: torch.Tensor) -> torch.Tensor:
+        "Radial power spectrum (n_bins,) of one fake (1, 1, H, W), checked against the real patches' size."
+        if tuple(img.shape[-2:]) != self.spec_shape:
             raise ValueError(f"spectrum matching compares images of one size: the real patches are {self.spec_shape}, the fakes "
-                             f"{tuple(fakes.shape[-2:])}; cut real patches of the generator's field size")
-        pf = radial_power(fakes, len(self.spec_ref)).mean(0); self.spec_ref = self.spec_ref.to(pf.device)
-        self.spec_ema = pf if self.spec_ema is None else self.spectral_decay * self.spec_ema + (1 - self.spectral_decay) * pf
+                             f"{tuple(img.shape[-2:])}; cut real patches of the generator's field size")
+        self.spec_ref = self.spec_ref.to(img.device)
+        return radial_power(img, len(self.spec_ref))[0]
 
     def spectrum_mismatch(self) -> float|None:
         "Mean absolute log10 ratio of the fakes' running-mean spectrum to the reals' (None without spectrum matching)."
