@@ -16,11 +16,11 @@ from .shading import make_scene
 from .microscope import RANDOM_PARTS
 from .generator import Generator, LayoutSampler, ParamHead
 from .discriminator import PatchGAN
-from .train import GANTrainer
+from .train import GANTrainer, MatchStats
 
 # %% auto #0
 __all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'SIMSIM_CASES', 'recovery_table', 'format_table', 'simsim_scene', 'simsim',
-           'plot_recovery', 'image_sensitivity', 'format_sensitivity']
+           'plot_recovery', 'image_sensitivity', 'format_sensitivity', 'match_precision', 'format_precision']
 
 # %% ../nbs/13_recover.ipynb #c13-005
 SIMSIM_TRUTH = {'particle.base_color': 0.55, 'substrate.base_color': 0.35, 'microscope.blur': 1.2, 'microscope.noise': 0.05}
@@ -65,7 +65,7 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
            nm_per_px: float=BAM_NM_PER_PX, # pixel size (the BAM SEM images'); particle sizes scale with it, nm-sized shading terms do not
            spp: int=8, n_real: int=256, epochs: int=24, steps_per_epoch: int=100, batch_size: int=2,
            lr_g: float=0.02, lr_d: float=5e-4, lr_final: float=0.1, tail: float=0.25,
-           spectral: float=1., # weight of spectrum matching (`GANTrainer`; 0: the adversarial loss alone)
+           match: float=1., # weight of matching the reals' spectrum and grey levels (`GANTrainer`; 0: the adversarial loss alone)
            seed: int=0, progress: bool=True) -> dict:
     "Train from `start` against images rendered with `truth`; returns the recovery table, history and timing."
     if mode not in SIMSIM_CASES: raise ValueError(f"mode must be one of {tuple(SIMSIM_CASES)}, got {mode!r}")
@@ -78,12 +78,12 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
     gen = Generator(scene, sampler, ParamHead(learn, start=start, mlp=False), seed=seed)
     tr = GANTrainer(gen, PatchGAN(nf=32), reals, out=Path(out)/'train' if out else None, batch_size=batch_size,
                     lr_g=lr_g, lr_d=lr_d, lr_final=lr_final, policy='flip,rot90,translation', aug_p=0.3, ada_target=None,
-                    steps_per_epoch=steps_per_epoch, n_metric=32, spectral=spectral, seed=seed)
+                    steps_per_epoch=steps_per_epoch, n_metric=32, match=match, seed=seed)
     hist = tr.fit(epochs, progress=progress)
     rows = recovery_table(hist, truth, start, tail)
     res = {'mode': mode, 'truth': truth, 'table': rows, 'seconds': time.perf_counter() - t0,
            's_per_step': float(np.mean([e['s_per_step'] for e in hist])), 'steps': tr.step_i, 'size': size, 'nm_per_px': nm_per_px, 'spp': spp,
-           'spectral': spectral, 'history': hist}
+           'match': match, 'history': hist}
     if out:
         atomic_write(Path(out)/'simsim.json', lambda t: Path(t).write_text(json.dumps(res)))
         fig = plot_recovery(res['history'], truth, steps_per_epoch)
@@ -146,3 +146,41 @@ def format_sensitivity(res: dict) -> str:
     lines += [f"{r['name']:24s} {r['alone']:9.5f} {r['compensated']:12.5f}" for r in res['rows']]
     w = ', '.join(f"{n} {c:+.2f}" for n, c in res['weakest'].items() if abs(c) >= 0.1)
     return '\n'.join(lines + [f"weakest combination ({w}): {res['weakest_rms']:.5f} per 10 % step"])
+
+# %% ../nbs/13_recover.ipynb #c13-028
+def match_precision(gen: Generator, # its head's current values are the point analysed
+                    keys=range(256), # step keys of the "real" images (their number is the reals' count)
+                    names: tuple|None=None, # parameters to analyse (default: the learned ones)
+                    stats: tuple=('spectrum', 'histogram'), # the matched statistics (`MatchStats`)
+                    rel_step: float=0.02, # central-difference step, relative to each value
+                   ) -> dict:
+    "Standard error (relative) of each parameter fitted by matching the statistics of `len(keys)` real images, with `MatchStats` weights and with equal weights."
+    keys = list(keys)
+    if len(keys) < 4: raise ValueError(f"need at least 4 keys (images), got {len(keys)}")
+    if not 0 < rel_step < 0.5: raise ValueError(f"rel_step must be in (0, 0.5), got {rel_step}")
+    names = tuple(gen.head.learn) if names is None else tuple(names)
+    bad = sorted(set(names) - set(gen.table) - set(MICROSCOPE_PARAMS))
+    if bad: raise ValueError(f"cannot analyse {bad}: name parameters of the generator's appearance model or its microscope")
+    with torch.no_grad():
+        p0 = {k: float(v) for k, v in gen.params(gen.layout(keys[0])).items() if k in names}
+        pts = [p0] + [{**p0, n: p0[n] * f} for n in names for f in (1 + rel_step, 1 - rel_step)]
+        xs = [[] for _ in pts]
+        for k in keys:                                                    # layout by layout: its geometry is reused
+            L = gen.layout(k); base = gen.params(L)
+            for x, p in zip(xs, pts): x.append(gen.image(L, {**base, **p}, k))
+        xs = [torch.cat(x) for x in xs]
+        ms = MatchStats(xs[0], stats); S0 = ms(xs[0])
+        z = lambda x: (lambda m: torch.where(ms.log, m.clamp_min(1e-30).log(), m))(ms(x).mean(0))
+        J = [(z(xs[1 + 2 * i]) - z(xs[2 + 2 * i])) / (2 * rel_step) for i in range(len(names))]   # per unit relative change
+    J = torch.stack(J, 1).double(); dev = torch.where(ms.log, S0 / ms.ref - 1, S0 - ms.ref).double()
+    S = torch.cov(dev.T) / len(keys)
+    def sandwich(W):
+        A = torch.linalg.pinv(J.T @ W @ J)
+        return (A @ J.T @ W @ S @ W @ J @ A).diagonal().clamp_min(0).sqrt().numpy()
+    gls, equal = sandwich(ms.M.double()), sandwich(torch.eye(len(J), dtype=torch.float64))
+    return {'names': names, 'n_real': len(keys), 'rows': [{'name': n, 'weighted': float(a), 'equal': float(b)} for n, a, b in zip(names, gls, equal)]}
+
+def format_precision(res: dict) -> str:
+    "The table of `match_precision`: standard errors in per cent."
+    lines = [f"{'parameter':24s} {'weighted':>9s} {'equal':>9s}   ({res['n_real']} real images)"]
+    return '\n'.join(lines + [f"{r['name']:24s} {100 * r['weighted']:8.2f}% {100 * r['equal']:8.2f}%" for r in res['rows']])

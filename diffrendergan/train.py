@@ -12,13 +12,65 @@ from tqdm.auto import tqdm
 from .core import atomic_write
 from .generator import Generator, _mix
 from .augment import diff_augment, AdaptiveP
-from .losses import d_loss, g_loss, r1_penalty, real_midpoint, radial_power, spectrum_weights
+from .losses import d_loss, g_loss, r1_penalty, real_midpoint, radial_power, grey_levels, soft_cdf, match_metric, match_weights
 from .realism import realism
 
 # %% auto #0
-__all__ = ['GANTrainer', 'state', 'load', 'evaluate', 'fit', 'save_grid']
+__all__ = ['MatchStats', 'GANTrainer', 'state', 'load', 'evaluate', 'fit', 'save_grid']
 
 # %% ../nbs/12_train.ipynb #c12-005
+class MatchStats:
+    "The reals' mean radial power spectrum and grey-level histogram, their weight matrix, and the fakes' running mean: the state of statistics matching."
+    def __init__(self, reals: torch.Tensor, # (N, 1, H, W) real patches, N >= 2
+                 stats: tuple=('spectrum', 'histogram'), # 'spectrum' (`radial_power`) and/or 'histogram' (`soft_cdf`)
+                 n_bins: int=32, n_levels: int=32, # rings of the spectrum, levels of the histogram
+                 decay: float=0.98, # running-mean decay of the fakes' statistics
+                 shrink: float=0.1, # `match_metric`'s shrinkage
+                ):
+        stats = (stats,) if isinstance(stats, str) else tuple(stats)
+        if not stats or set(stats) - {'spectrum', 'histogram'}: raise ValueError(f"stats must name 'spectrum' and/or 'histogram', got {stats}")
+        if not 0 <= decay < 1: raise ValueError(f"decay must be in [0, 1), got {decay}")
+        self.stats, self.n_bins, self.decay, self.shape = stats, n_bins, decay, tuple(reals.shape[-2:])
+        self.levels, self.tau = grey_levels(reals, n_levels) if 'histogram' in stats else (None, None)
+        S = self._all(reals); mean = S.mean(0)
+        log = torch.tensor([True] * n_bins * ('spectrum' in stats) + [False] * n_levels * ('histogram' in stats))
+        top = mean[log].max() if log.any() else 1.
+        self.keep = ~log | (mean > 1e-9 * top)                       # drop the empty (mean-removed) DC ring
+        self.log, S = log[self.keep], S[:, self.keep]
+        self.ref = S.mean(0)
+        self.M = match_metric(torch.where(self.log, S / self.ref - 1, S - self.ref), shrink)
+        self.ema = None
+
+    def _all(self, x: torch.Tensor) -> torch.Tensor:
+        "All statistics of each image (B, n_bins + n_levels), checked against the reals' size."
+        if tuple(x.shape[-2:]) != self.shape:
+            raise ValueError(f"statistics matching compares images of one size: the real patches are {self.shape}, the fakes "
+                             f"{tuple(x.shape[-2:])}; cut real patches of the generator's field size")
+        parts = [radial_power(x, self.n_bins)] if 'spectrum' in self.stats else []
+        if 'histogram' in self.stats: parts.append(soft_cdf(x, self.levels, self.tau))
+        return torch.cat(parts, 1)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        "The matched statistics of each image: (B, D); differentiable."
+        return self._all(x)[:, self.keep.to(x.device)]
+
+    def weights(self) -> torch.Tensor|None:
+        "Per-statistic weights of the pull (`match_weights`); None before the first update."
+        return None if self.ema is None else match_weights(self.ema, self.ref.to(self.ema), self.M, self.log.to(self.ema.device))
+
+    def update(self, z: torch.Tensor):
+        "Fold the statistics (B, D) of a batch of fakes into the running mean."
+        z = z.detach().mean(0)
+        self.ema = z if self.ema is None else self.decay * self.ema + (1 - self.decay) * z
+
+    def mismatch(self) -> float|None:
+        "RMS mismatch between the fakes' running mean and the reals' mean, in units of the reals' spread per image (`sqrt(dz^T M dz / D)`)."
+        if self.ema is None: return None
+        e, r = self.ema.cpu().clamp_min(1e-30), self.ref.clamp_min(1e-30)
+        dz = torch.where(self.log, e.log() - r.log(), self.ema.cpu() - self.ref)
+        return float((dz @ self.M @ dz / len(dz)).clamp_min(0).sqrt())
+
+# %% ../nbs/12_train.ipynb #c12-007
 class GANTrainer:
     "Train a `Generator` against real patches; checkpoints, logs and best model in `out`."
     def __init__(self, gen: Generator, disc: torch.nn.Module,
@@ -32,12 +84,13 @@ class GANTrainer:
                  ada_target: float|None=0.6, # adaptive augmentation target r_t (None: fixed aug_p)
                  steps_per_epoch: int=50, n_metric: int=16, # fakes and reals per realism evaluation
                  lr_final: float=1.0, # cosine decay of both learning rates to this fraction by the last epoch of `fit`
-                 spectral: float=0., # weight of spectrum matching in the generator's loss (0: the adversarial loss alone)
-                 n_spectral: int=256, spectral_decay: float=0.98, # real patches for the reference spectrum; running-mean decay of the fakes'
+                 match: float=0., # weight of matching the reals' statistics in the generator's loss (0: the adversarial loss alone)
+                 match_stats: tuple=('spectrum', 'histogram'), # which statistics (`MatchStats`)
+                 n_match: int=256, match_decay: float=0.98, # real patches for the reference statistics; running-mean decay of the fakes'
                  seed: int=0, callbacks: tuple=()):
         if loss not in ('lsgan', 'nonsat', 'hinge'): raise ValueError(f"loss must be 'lsgan', 'nonsat' or 'hinge', got {loss!r}")
         if batch_size < 1 or steps_per_epoch < 1: raise ValueError("batch_size and steps_per_epoch must be >= 1")
-        if spectral < 0 or not 0 <= spectral_decay < 1: raise ValueError(f"need spectral >= 0 and 0 <= spectral_decay < 1, got {spectral}, {spectral_decay}")
+        if match < 0: raise ValueError(f"match must be >= 0, got {match}")
         self.gen, self.disc, self.loss, self.batch_size = gen, disc, loss, batch_size
         self.reals = reals if hasattr(reals, 'sample') else _TensorReals(reals)
         self.out = Path(out) if out else None
@@ -56,10 +109,10 @@ class GANTrainer:
         g = torch.Generator().manual_seed(_mix(seed, 10**9))
         self.metric_reals = self.reals.sample(n_metric, g)            # fixed for every evaluation
         self.metric_keys = [10**8 + i for i in range(n_metric)]       # fixed fake keys: metric changes = parameter changes
-        self.spectral, self.spectral_decay, self.spec_ema, self.spec_ref = spectral, spectral_decay, None, None
-        if spectral:                                                  # the reals' mean spectrum, once
-            ref = self.reals.sample(n_spectral, torch.Generator().manual_seed(_mix(seed, 10**9 + 1)))
-            self.spec_ref, self.spec_shape = radial_power(ref).mean(0), tuple(ref.shape[-2:])
+        self.match, self.matcher = match, None
+        if match:                                                     # the reals' statistics, once
+            ref = self.reals.sample(n_match, torch.Generator().manual_seed(_mix(seed, 10**9 + 1)))
+            self.matcher = MatchStats(ref, match_stats, decay=match_decay)
 
     @property
     def p(self) -> float: return self.ada.p if self.ada else self.aug_p
@@ -79,19 +132,17 @@ class GANTrainer:
         self.set_lr()
         g = torch.Generator().manual_seed(_mix(self.seed, k, 7))
         self.disc.requires_grad_(False); self.opt_g.zero_grad(); fakes, lg, vals = [], 0., []
-        w = spectrum_weights(self.spec_ema, self.spec_ref) if self.spec_ema is not None else None; powers = []
+        m = self.matcher; w = m.weights() if m else None; zs = []
         for i in range(B):
             img, _, p = self.gen(k * B + i)
             l = g_loss(self.disc(diff_augment(img, self.p, self.policy, g)), self.loss) / B; lg += float(l.detach())
-            if self.spectral:                                         # each fake's spectrum, once: for the loss and the running mean
-                pw = self._spectrum(img); powers.append(pw.detach())
-                if w is not None: l = l + self.spectral * (w * pw).sum() / B
+            if m:                                                     # each fake's statistics, once: for the loss and the running mean
+                z = m(img)[0]; zs.append(z.detach())
+                if w is not None: l = l + self.match * (w.to(z) * z).sum() / B
             l.backward(); fakes.append(img.detach())
             vals.append({n: float(p[n].detach()) for n in self.gen.head.learn})
         self.opt_g.step(); self.disc.requires_grad_(True)
-        if powers:
-            pf = torch.stack(powers).mean(0)
-            self.spec_ema = pf if self.spec_ema is None else self.spectral_decay * self.spec_ema + (1 - self.spectral_decay) * pf
+        if zs: m.update(torch.stack(zs))
         real = self.reals.sample(B, g)
         r1 = self.r1_gamma > 0 and k % self.r1_every == 0
         if r1: real.requires_grad_(True)
@@ -104,21 +155,7 @@ class GANTrainer:
         self.step_i += 1
         return {'d_loss': float(ld.detach()), 'g_loss': lg, 'r1': float(pen.detach()), 'p': self.p, 'params': vals}
 
-    def _spectrum(self, img: torch.Tensor) -> torch.Tensor:
-        "Radial power spectrum (n_bins,) of one fake (1, 1, H, W), checked against the real patches' size."
-        if tuple(img.shape[-2:]) != self.spec_shape:
-            raise ValueError(f"spectrum matching compares images of one size: the real patches are {self.spec_shape}, the fakes "
-                             f"{tuple(img.shape[-2:])}; cut real patches of the generator's field size")
-        self.spec_ref = self.spec_ref.to(img.device)
-        return radial_power(img, len(self.spec_ref))[0]
-
-    def spectrum_mismatch(self) -> float|None:
-        "Mean absolute log10 ratio of the fakes' running-mean spectrum to the reals' (None without spectrum matching)."
-        if self.spec_ema is None: return None
-        ok = (self.spec_ema > 0) & (self.spec_ref > 0)
-        return float((self.spec_ema[ok] / self.spec_ref[ok]).log10().abs().mean())
-
-# %% ../nbs/12_train.ipynb #c12-006
+# %% ../nbs/12_train.ipynb #c12-008
 class _TensorReals:
     "Real patches held in one (N, 1, H, W) tensor."
     def __init__(self, x):
@@ -126,7 +163,7 @@ class _TensorReals:
         self.x = x
     def sample(self, n, generator=None): return self.x[torch.randint(len(self.x), (n,), generator=generator)]
 
-# %% ../nbs/12_train.ipynb #c12-008
+# %% ../nbs/12_train.ipynb #c12-010
 def _save(path, obj): atomic_write(path, lambda t: torch.save(obj, t))
 
 def state(self) -> dict:
@@ -134,7 +171,7 @@ def state(self) -> dict:
     return {'gen': self.gen.state_dict(), 'disc': self.disc.state_dict(), 'opt_g': self.opt_g.state_dict(),
             'opt_d': self.opt_d.state_dict(), 'ada': self.ada.state_dict() if self.ada else None, 'step': self.step_i,
             'epoch': self.epoch, 'history': self.history, 'best': self.best, 'torch_rng': torch.get_rng_state(),
-            'spec_ema': self.spec_ema}
+            'match_ema': self.matcher.ema if self.matcher else None}
 GANTrainer.state = state
 
 def load(self, path: str|Path):
@@ -144,7 +181,7 @@ def load(self, path: str|Path):
     self.opt_g.load_state_dict(s['opt_g']); self.opt_d.load_state_dict(s['opt_d'])
     if self.ada and s['ada']: self.ada.load_state_dict(s['ada'])
     self.step_i, self.epoch, self.history, self.best = s['step'], s['epoch'], s['history'], s['best']
-    self.spec_ema = s.get('spec_ema')
+    if self.matcher: self.matcher.ema = s.get('match_ema')
     torch.set_rng_state(s['torch_rng'])
 GANTrainer.load = load
 
@@ -169,7 +206,8 @@ def fit(self, n_epochs: int, progress: bool=True) -> list:
         entry = {'epoch': self.epoch, 'step': self.step_i, 's_per_step': dt, 'p': self.p,
                  'd_loss': float(np.mean([l['d_loss'] for l in logs])), 'g_loss': float(np.mean([l['g_loss'] for l in logs])),
                  'params': {n: [v[n] for l in logs for v in l['params']] for n in self.gen.head.learn},
-                 'realism': self.evaluate(), 'spectrum': self.spectrum_mismatch()}
+                 'realism': self.evaluate(),
+                 'match': self.matcher.mismatch() if self.matcher else None}
         self.history.append(entry)
         if self.out:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -185,7 +223,7 @@ def fit(self, n_epochs: int, progress: bool=True) -> list:
     return self.history
 GANTrainer.fit = fit
 
-# %% ../nbs/12_train.ipynb #c12-009
+# %% ../nbs/12_train.ipynb #c12-011
 def save_grid(trainer: GANTrainer, path: str|Path, n: int=6):
     "PNG with `n` fakes (top row) over `n` real patches (bottom row)."
     from PIL import Image
