@@ -163,6 +163,8 @@ def match_precision(gen: Generator, # its head's current values are the point an
     if bad: raise ValueError(f"cannot analyse {bad}: name parameters of the generator's appearance model or its microscope")
     with torch.no_grad():
         p0 = {k: float(v) for k, v in gen.params(gen.layout(keys[0])).items() if k in names}
+        zero = sorted(n for n in names if p0[n] == 0)
+        if zero: raise ValueError(f"{zero} are 0: a relative step cannot move them; analyse them at a non-zero value (start=) or leave them out (names=)")
         pts = [p0] + [{**p0, n: p0[n] * f} for n in names for f in (1 + rel_step, 1 - rel_step)]
         xs = [[] for _ in pts]
         for k in keys:                                                    # layout by layout: its geometry is reused

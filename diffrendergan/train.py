@@ -46,9 +46,12 @@ class MatchStats:
         if tuple(x.shape[-2:]) != self.shape:
             raise ValueError(f"statistics matching compares images of one size: the real patches are {self.shape}, the fakes "
                              f"{tuple(x.shape[-2:])}; cut real patches of the generator's field size")
-        parts = [radial_power(x, self.n_bins)] if 'spectrum' in self.stats else []
-        if 'histogram' in self.stats: parts.append(soft_cdf(x, self.levels, self.tau))
-        return torch.cat(parts, 1)
+        out = []
+        for c in x.split(16):                                         # the soft histogram holds pixels x levels values per image
+            parts = [radial_power(c, self.n_bins)] if 'spectrum' in self.stats else []
+            if 'histogram' in self.stats: parts.append(soft_cdf(c, self.levels, self.tau))
+            out.append(torch.cat(parts, 1))
+        return torch.cat(out)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         "The matched statistics of each image: (B, D); differentiable."
