@@ -15,7 +15,7 @@ from .shapes import sphere_bank, ellipsoid_bank, faceted_bank, wire_bank
 from .layout import Field, LogNormal, sample_layout, Layout
 from .scene import Scene
 from .masks import masks, CONTOUR
-from .recover import simsim, format_table, SIMSIM_CASES
+from .recover import simsim, format_table, SIMSIM_CASES, SIMSIM_EPOCHS
 
 # %% auto #0
 __all__ = ['SHAPES', 'overlay', 'layout_dict', 'write_demo', 'drg_demo']
@@ -73,6 +73,10 @@ def write_demo(out: str|Path='drg_out', # folder for the files
 # %% ../nbs/20_cli.ipynb #c20-009
 _SIMSIM_S_PER_STEP = {'principled': 0.165, 'se': 0.1, 'bse': 0.12, 'transmission': 0.125}   # measured on 2 CPU cores, setup included
 
+def _demo_epochs(mode: str, epochs: int) -> int:
+    "Sim-to-sim epochs of `drg_demo`: `epochs`, or the model's default when it is negative."
+    return SIMSIM_EPOCHS.get(mode, 24) if epochs < 0 else epochs
+
 @call_parse
 def drg_demo(out: Param("output folder", str)='drg_out',
              n_particles: Param("number of particles", int)=40,
@@ -84,7 +88,7 @@ def drg_demo(out: Param("output folder", str)='drg_out',
              shape: Param("particle shape", str, choices=list(SHAPES))='faceted',
              spp: Param("samples per pixel", int)=64,
              seed: Param("random seed", int)=0,
-             simsim_epochs: Param("epochs of 100 steps of the sim-to-sim recovery (0: skip it)", int)=24,
+             simsim_epochs: Param("epochs of 100 steps of the sim-to-sim recovery (-1: the model's default, SIMSIM_EPOCHS or 24; 0: skip it)", int)=-1,
              simsim_mode: Param("appearance model of the sim-to-sim recovery", str, choices=list(SIMSIM_CASES))='principled'):
     "Render a synthetic SEM image with its masks, then recover hidden parameters by GAN training (sim-to-sim)."
     try:
@@ -92,6 +96,7 @@ def drg_demo(out: Param("output folder", str)='drg_out',
     except ValueError as e: raise SystemExit(f"drg_demo: {e}")
     print(f"wrote {len(paths)} files to {Path(out).resolve()}:")
     for k, v in paths.items(): print(f"  {k}")
+    simsim_epochs = _demo_epochs(simsim_mode, simsim_epochs)
     if simsim_epochs > 0:
         minutes = simsim_epochs * 100 * _SIMSIM_S_PER_STEP[simsim_mode] / 60
         print(f"\nsim-to-sim ({simsim_mode} model): training the GAN for {simsim_epochs * 100} steps against images with hidden parameters "
