@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['d_loss', 'g_loss', 'real_midpoint', 'r1_penalty', 'radial_power', 'grey_levels', 'soft_cdf', 'match_metric',
-           'match_weights']
+           'match_weights', 'match_residual']
 
 # %% ../nbs/08_losses.ipynb #c08-005
 def _mean(outs, f):
@@ -94,7 +94,13 @@ def match_weights(ema: torch.Tensor, # (D,) running mean of the fakes' statistic
                  ) -> torch.Tensor:
     "Per-entry weights whose dot product with a fake's statistics has the gradient of `0.5 * dz^T M dz / D`, `dz` the (log) mismatch."
     log = torch.zeros_like(ema, dtype=torch.bool) if log is None else log
-    e, r = ema.clamp_min(1e-30), ref.clamp_min(1e-30)
-    dz = torch.where(log, e.log() - r.log(), ema - ref)
+    dz = match_residual(ema, ref, log)
     u = (dz if M is None else M.to(dz) @ dz) / len(dz)
-    return torch.where(log, u / e, u).detach()
+    return torch.where(log, u / ema.clamp_min(1e-30), u).detach()
+
+def match_residual(z: torch.Tensor, # (D,) mean statistics
+                   ref: torch.Tensor, # (D,) the reference's
+                   log: torch.Tensor, # (D,) bool: entries compared in logs
+                  ) -> torch.Tensor:
+    "The mismatch `dz` of mean statistics: log ratio where `log`, difference elsewhere."
+    return torch.where(log, z.clamp_min(1e-30).log() - ref.clamp_min(1e-30).log(), z - ref)

@@ -17,6 +17,7 @@ from .microscope import RANDOM_PARTS
 from .generator import Generator, LayoutSampler, ParamHead
 from .discriminator import PatchGAN
 from .train import GANTrainer, MatchStats
+from .losses import match_residual
 
 # %% auto #0
 __all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'SIMSIM_CASES', 'SIMSIM_EPOCHS', 'recovery_table', 'format_table', 'simsim_scene',
@@ -174,10 +175,10 @@ def match_precision(gen: Generator, # its head's current values are the point an
             L = gen.layout(k); base = gen.params(L)
             for x, p in zip(xs, pts): x.append(gen.image(L, {**base, **p}, k))
         xs = [torch.cat(x) for x in xs]
-        ms = MatchStats(xs[0], stats); S0 = ms(xs[0])
-        z = lambda x: (lambda m: torch.where(ms.log, m.clamp_min(1e-30).log(), m))(ms(x).mean(0))
-        J = [(z(xs[1 + 2 * i]) - z(xs[2 + 2 * i])) / (2 * rel_step) for i in range(len(names))]   # per unit relative change
-    J = torch.stack(J, 1).double(); dev = torch.where(ms.log, S0 / ms.ref - 1, S0 - ms.ref).double()
+        ms = MatchStats(xs[0], stats); dev = ms.deviations(ms(xs[0])).double()
+        J = [match_residual(ms(xs[1 + 2 * i]).mean(0), ms(xs[2 + 2 * i]).mean(0), ms.log) / (2 * rel_step)   # per unit relative change
+             for i in range(len(names))]
+    J = torch.stack(J, 1).double()
     S = torch.cov(dev.T) / len(keys)
     def sandwich(W):
         A = torch.linalg.pinv(J.T @ W @ J)

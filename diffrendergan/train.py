@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write
 from .generator import Generator, _mix
 from .augment import diff_augment, AdaptiveP
-from .losses import d_loss, g_loss, r1_penalty, real_midpoint, radial_power, grey_levels, soft_cdf, match_metric, match_weights
+from .losses import d_loss, g_loss, r1_penalty, real_midpoint, radial_power, grey_levels, soft_cdf, match_metric, match_weights, match_residual
 from .realism import realism
 
 # %% auto #0
@@ -38,7 +38,7 @@ class MatchStats:
         self.keep = ~log | (mean > 1e-9 * top)                       # drop the empty (mean-removed) DC ring
         self.log, S = log[self.keep], S[:, self.keep]
         self.ref = S.mean(0)
-        self.M = match_metric(torch.where(self.log, S / self.ref - 1, S - self.ref), shrink)
+        self.M = match_metric(self.deviations(S), shrink)
         self.ema = None
 
     def _all(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,6 +52,10 @@ class MatchStats:
             if 'histogram' in self.stats: parts.append(soft_cdf(c, self.levels, self.tau))
             out.append(torch.cat(parts, 1))
         return torch.cat(out)
+
+    def deviations(self, S: torch.Tensor) -> torch.Tensor:
+        "Deviations (B, D) of single images' statistics from the reals' mean: relative for the powers (to first order, the log)."
+        return torch.where(self.log, S / self.ref - 1, S - self.ref)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         "The matched statistics of each image: (B, D); differentiable."
@@ -69,8 +73,7 @@ class MatchStats:
     def mismatch(self) -> float|None:
         "RMS mismatch between the fakes' running mean and the reals' mean, in units of the reals' spread per image (`sqrt(dz^T M dz / D)`)."
         if self.ema is None: return None
-        e, r = self.ema.cpu().clamp_min(1e-30), self.ref.clamp_min(1e-30)
-        dz = torch.where(self.log, e.log() - r.log(), self.ema.cpu() - self.ref)
+        dz = match_residual(self.ema.cpu(), self.ref, self.log)
         return float((dz @ self.M @ dz / len(dz)).clamp_min(0).sqrt())
 
 # %% ../nbs/12_train.ipynb #c12-007
