@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #c00-002
 from __future__ import annotations
-import os, re, sys, glob, math, tempfile, warnings
+import errno, hashlib, json, numbers, os, re, sys, glob, math, shutil, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -13,9 +13,57 @@ import torch
 
 # %% auto #0
 __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARAMS', 'RENDER_PARAMS', 'MICROSCOPE_PARAMS',
-           'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'llvm_version', 'llvm_candidates',
-           'find_libllvm', 'cuda_available', 'default_variant', 'setup_mitsuba', 'torch_device', 'ParamSpec',
-           'check_params', 'defaults', 'atomic_write']
+           'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'check', 'check_number',
+           'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available', 'default_variant',
+           'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'atomic_write', 'digest',
+           'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
+
+# %% ../nbs/00_core.ipynb #c00-033b
+def check(cond, # the condition that must hold
+          msg: str, # what is wrong and how to fix it; name the argument
+          exc: type=ValueError, # the exception class
+         ):
+    "Raise `exc(msg)` unless `cond`: the one way diffrendergan checks its inputs."
+    if not cond: raise exc(msg)
+
+# %% ../nbs/00_core.ipynb #c00-033d
+def _bounds(lo, hi, lo_open, hi_open) -> str:
+    "The allowed range in words: `> 0`, `>= 1`, `in [0, 1]`, `in (0, 1]`."
+    if hi is None: return f"{'>' if lo_open else '>='} {lo}"
+    if lo is None: return f"{'<' if hi_open else '<='} {hi}"
+    return f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+
+def check_number(value, # what the caller passed
+                 name: str, # the argument's name, as the caller spells it
+                 lo: float|None=None, hi: float|None=None, # allowed range (None: unbounded)
+                 integer: bool=False, # must be a whole number (returned as int)
+                 lo_open: bool=False, hi_open: bool=False, # exclude the bound itself
+                 fix: str='', # how to fix it, appended to the message
+                ) -> int|float:
+    "`value` as an int or float when it is a finite number in range; else one error that names `name`."
+    tail = f"; {fix}" if fix else ''
+    kind = 'a whole number' if integer else 'a number'
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} {value!r}{tail}")
+    v = float(value)
+    check(math.isfinite(v), f"{name} must be a finite number, got {value}{tail}")
+    if integer:
+        check(v.is_integer(), f"{name} must be a whole number, got {value}{tail}")
+        v = int(v)
+    below = lo is not None and (v <= lo if lo_open else v < lo)
+    above = hi is not None and (v >= hi if hi_open else v > hi)
+    if below or above: raise ValueError(f"{name} must be {_bounds(lo, hi, lo_open, hi_open)}, got {value}{tail}")
+    return v
+
+# %% ../nbs/00_core.ipynb #c00-033f
+def check_choice(value, # what the caller passed
+                 name: str, # the argument's name
+                 choices, # the allowed values
+                ):
+    "`value` when it is one of `choices`; else a `ValueError` that lists them."
+    ok = isinstance(value, str) or not isinstance(value, (list, dict, set))
+    check(ok and value in tuple(choices), f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
 
 # %% ../nbs/00_core.ipynb #c00-005
 _llvm_ver = re.compile(r'libLLVM(?:-|\.so\.)(\d+)')
@@ -74,12 +122,22 @@ def default_variant() -> str:
     return v
 
 # %% ../nbs/00_core.ipynb #c00-015
-def setup_mitsuba(variant: str|None=None, # `llvm_ad_mono` or `cuda_ad_mono`; default from `default_variant`
+def _active_variant():
+    "The Mitsuba variant already set in this process (by the user or an earlier call), or None."
+    if 'mitsuba' not in sys.modules: return None
+    return sys.modules['mitsuba'].variant()
+
+def setup_mitsuba(variant: str|None=None, # `llvm_ad_mono` or `cuda_ad_mono`; default: the variant already set, else `default_variant`
                  ):
     "Import Mitsuba with a working variant (and libLLVM for the CPU one) and return the `mitsuba` module."
     auto = variant is None
+    active = _active_variant()
+    if auto and active in VARIANTS: return sys.modules['mitsuba']       # the caller's choice stands
+    if auto and active is not None:
+        warnings.warn(f"Mitsuba's variant is {active!r}, which diffrendergan cannot render with; switching the process to "
+                      f"{default_variant()!r}. Scenes you built under {active!r} must be rebuilt.")
     variant = variant or default_variant()
-    if variant not in VARIANTS: raise ValueError(f"variant {variant!r} is not supported; use one of {VARIANTS}")
+    check(variant in VARIANTS, f"variant {variant!r} is not supported; use one of {VARIANTS}")
     if variant.startswith('llvm'):
         if 'drjit' in sys.modules and not os.environ.get('DRJIT_LIBLLVM_PATH'):
             warnings.warn("drjit was imported before diffrendergan could set DRJIT_LIBLLVM_PATH; "
@@ -203,11 +261,98 @@ def defaults(specs: Mapping=RENDER_PARAMS) -> dict:
     return {k: s.default for k, s in specs.items()}
 
 # %% ../nbs/00_core.ipynb #c00-035
-def atomic_write(path: str|Path, write) -> Path:
-    "Call `write(tmp_path)` on a temporary file next to `path`, then rename it to `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix=path.suffix); os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+def _umask() -> int:
+    "This process's umask, read without changing it where the system allows (Linux), else by setting it back at once."
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except (OSError, ValueError): pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+def _stale_temps(path: Path) -> list:
+    "Temporary files of `path` whose writer, a process of this machine, is gone (killed inside a write)."
+    pattern = re.compile(rf'\.{re.escape(path.stem)}\.tmp(\d+)\.')
+    stale = []
+    for tmp in path.parent.glob(f'.{glob.escape(path.stem)}.tmp*{glob.escape(path.suffix)}'):
+        found = pattern.match(tmp.name)
+        if not found or int(found.group(1)) == os.getpid(): continue
+        try: os.kill(int(found.group(1)), 0)
+        except ProcessLookupError: stale.append(tmp)
+        except (PermissionError, OverflowError): pass
+    return stale
+
+def _disk_full(err: BaseException) -> bool:
+    "True when `err` is a write that failed for lack of space (an OSError, or torch's stream writer)."
+    if isinstance(err, OSError): return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(err, RuntimeError) and 'write failed' in str(err)
+
+# %% ../nbs/00_core.ipynb #c00-035a
+def atomic_write(path: str|Path, # the file to write
+                 write, # called as `write(tmp_path)`; writes the whole file there
+                ) -> Path:
+    "Call `write(tmp_path)` on a temporary file next to `path`, then give it the usual mode and rename it to `path`."
+    path = Path(path)
+    check(path.name not in ('', '.', '..'), f"path must name a file, got {str(path)!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for tmp in _stale_temps(path): tmp.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.tmp{os.getpid()}.', suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException as err:
+        full = _disk_full(err)
+        Path(tmp).unlink(missing_ok=True)
+        if not full: raise
+        free_mb = shutil.disk_usage(path.parent).free / 2**20
+        raise OSError(errno.ENOSPC, f"the disk is full: writing {path} failed ({free_mb:.0f} MB free now). Free some "
+                                    f"space and run again; files written before are kept") from err
     return path
+
+# %% ../nbs/00_core.ipynb #c00-036d
+def digest(*arrays) -> str:
+    "A short SHA-256 of arrays' or tensors' dtypes, shapes and bytes: the identity of a run's data."
+    sha = hashlib.sha256()
+    for arr in arrays:
+        arr = arr.detach().cpu().numpy() if torch.is_tensor(arr) else np.asarray(arr)
+        sha.update(f"{arr.dtype.str}{arr.shape}".encode())
+        sha.update(np.ascontiguousarray(arr).tobytes())
+    return sha.hexdigest()[:16]
+
+def as_json(obj):
+    "`obj` as it reads back from JSON (tuples become lists, other objects their `str`), for storing and comparing."
+    return json.loads(json.dumps(obj, default=str))
+
+# %% ../nbs/00_core.ipynb #c00-036f
+def check_same_run(path: str|Path, # the checkpoint or progress file found in the run's folder
+                   stored: Mapping|None, # the run definition saved there (None: written before runs were recorded)
+                   current: Mapping, # this call's run definition
+                  ):
+    "Refuse to resume `path` when it was written by a run defined differently from `current`."
+    if stored is None:
+        warnings.warn(f"{path} does not record the settings of its run (an older diffrendergan wrote it): resuming it "
+                      f"as if it were this run; delete it to start over")
+        return
+    stored, current = as_json(stored), as_json(current)
+    diffs = [f"{k}: {stored.get(k)!r} there, {current.get(k)!r} now" for k in sorted(set(stored) | set(current))
+             if stored.get(k) != current.get(k)]
+    check(not diffs, f"{path} belongs to another run ({'; '.join(diffs)}); write to a new folder, or delete {path} "
+                     f"to start this run over")
+
+# %% ../nbs/00_core.ipynb #c00-036h
+def read_json(path: str|Path) -> dict:
+    "A JSON file's content; a `ValueError` naming the file when it is not valid JSON."
+    try: return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is corrupt ({err}); delete it to start that run over") from err
+
+def load_checkpoint(path: str|Path) -> dict:
+    "A checkpoint written by `torch.save` (on the CPU); a `ValueError` naming the file when it cannot be read."
+    try: return torch.load(path, map_location='cpu', weights_only=False)
+    except (FileNotFoundError, IsADirectoryError): raise
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err}); delete it to start "
+                         f"that run over") from err

@@ -8,10 +8,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
+import tifffile
 import torch
 from PIL import Image, UnidentifiedImageError
 from skimage.filters import threshold_otsu
 from skimage.measure import label
+from .core import check, check_number
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'load_image', 'Micrograph', 'load_micrographs', 'bam_path',
@@ -19,23 +21,53 @@ __all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'load_imag
 
 # %% ../nbs/05_data.ipynb #c05-005
 IMAGE_EXTS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg')
+_U16 = ('I;16', 'I;16B', 'I;16L', 'I;16N')
 
+def _pixels(path: Path) -> tuple[np.ndarray, float|None]:
+    "Raw grey values of a single-image file and their full scale (None where the type has no standard one)."
+    try:
+        with Image.open(path) as im:
+            check(getattr(im, 'n_frames', 1) == 1, f"{path} holds {getattr(im, 'n_frames', 1)} images (pages or frames); "
+                                                   f"diffrendergan reads one image per file: save each page as a file")
+            if im.mode in _U16: return np.asarray(im).astype(np.float64), 65535.
+            if im.mode in ('I', 'F'): return np.asarray(im).astype(np.float64), None
+            return np.asarray(im.convert('L')).astype(np.float64), 255.
+    except UnidentifiedImageError as err:
+        if path.suffix.lower() not in ('.tif', '.tiff'):
+            raise ValueError(f"{path}: cannot read this image ({err}); use TIFF, PNG or JPEG") from err
+    except OSError as err: raise ValueError(f"{path}: cannot read this image ({err}); use TIFF, PNG or JPEG") from err
+    try: raw = tifffile.imread(path)              # TIFFs PIL cannot open: float64, odd layouts
+    except Exception as err: raise ValueError(f"{path}: cannot read this image ({err}); use TIFF, PNG or JPEG") from err
+    check(raw.ndim == 2, f"{path} holds an array of shape {raw.shape}, not one greyscale image: save it as one 2D image")
+    full = {np.dtype(np.uint8): 255., np.dtype(np.uint16): 65535.}.get(raw.dtype)
+    return raw.astype(np.float64), full
+
+# %% ../nbs/05_data.ipynb #c05-005a
 def load_image(path: str|Path, # TIFF, PNG or JPEG file
                crop_bottom: int=0, # rows to drop at the bottom (instrument info bar)
+               value_range: tuple|None=None, # grey values that become 0 and 1 (default: the file type's full range)
               ) -> np.ndarray:
     "A greyscale micrograph as float32 (H, W) in [0, 1]."
     path = Path(path)
-    if not path.is_file(): raise ValueError(f"{path}: no such file")
-    try:
-        with Image.open(path) as im:
-            if im.mode in ('I;16', 'I;16B', 'I;16L', 'I'): a = np.asarray(im, np.float32) / (65535. if im.mode.startswith('I;16') or np.asarray(im).max() > 255 else 255.)
-            elif im.mode == 'F': a = np.asarray(im, np.float32)
-            else: a = np.asarray(im.convert('L'), np.float32) / 255.
-    except (UnidentifiedImageError, OSError) as e: raise ValueError(f"{path}: cannot read this image ({e}); use TIFF, PNG or JPEG") from e
-    if crop_bottom:
-        if crop_bottom >= a.shape[0]: raise ValueError(f"{path}: crop_bottom={crop_bottom} removes the whole image ({a.shape[0]} rows)")
-        a = a[:-crop_bottom]
-    return np.ascontiguousarray(a)
+    check(path.is_file(), f"{path}: no such file")
+    crop_bottom = check_number(crop_bottom, 'crop_bottom', 0, integer=True, fix='it counts rows to drop at the bottom')
+    raw, full = _pixels(path)
+    check(np.isfinite(raw).all(), f"{path} has {int((~np.isfinite(raw)).sum())} NaN or infinite pixels: repair or drop the file")
+    lo, hi = float(raw.min()), float(raw.max())
+    if value_range is None and full is None:
+        check(0 <= lo and hi <= 1, f"{path} stores values {lo:g}..{hi:g} with no standard full scale: pass value_range=(black, "
+                                   f"white), e.g. value_range=(0, 65535) for 16-bit data, ({lo:g}, {hi:g}) for this image's extremes")
+        value_range = (0., 1.)
+    if value_range is None and full == 65535. and hi < 4096:
+        raise ValueError(f"{path} uses only 0..{hi:g} of its 16-bit range ({100 * hi / full:.1f} % of full scale): pass "
+                         f"value_range=(0, 4095) for a 12-bit detector, (0, 255) for 8-bit data, or (0, 65535) to keep it dark")
+    black, white = value_range if value_range is not None else (0., full)
+    check(np.isfinite([black, white]).all() and white > black, f"value_range must be (black, white) with black < white, got {value_range}")
+    check(black <= lo and hi <= white, f"{path} has values {lo:g}..{hi:g} outside value_range={value_range}: widen it")
+    img = (raw - black) / (white - black)
+    check(crop_bottom < img.shape[0], f"{path}: crop_bottom={crop_bottom} removes the whole image ({img.shape[0]} rows)")
+    if crop_bottom: img = img[:-crop_bottom]
+    return np.ascontiguousarray(img, dtype=np.float32)
 
 # %% ../nbs/05_data.ipynb #c05-008
 @dataclass
@@ -49,18 +81,21 @@ class Micrograph:
 def load_micrographs(source: str|Path|list, # a folder, or a list of files
                      nm_per_px: float, # pixel size of these images in nm
                      crop_bottom: int=0, # info-bar rows to drop
+                     value_range: tuple|None=None, # grey values that become 0 and 1 (`load_image`)
                     ) -> list[Micrograph]:
     "Every image in `source` as a `Micrograph`, sorted by name."
-    if not nm_per_px or nm_per_px <= 0: raise ValueError(f"nm_per_px must be positive (read it from the scale bar or metadata), got {nm_per_px}")
+    nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
     if isinstance(source, (list, tuple)): files = [Path(f) for f in source]
     else:
         src = Path(source)
-        if not src.is_dir(): raise ValueError(f"{src}: no such folder")
+        check(src.is_dir(), f"{src}: no such folder")
         files = sorted(f for f in src.iterdir() if f.suffix.lower() in IMAGE_EXTS)
-    if not files: raise ValueError(f"{source}: no images found (looked for {', '.join(IMAGE_EXTS)})")
-    out = [Micrograph(load_image(f, crop_bottom), float(nm_per_px), Path(f).stem) for f in files]
+    check(files, f"{source}: no images found (looked for {', '.join(IMAGE_EXTS)})")
+    out = [Micrograph(load_image(f, crop_bottom, value_range), float(nm_per_px), Path(f).stem) for f in files]
     dark = [m.name for m in out if m.image.max() <= 0]
-    if dark: raise ValueError(f"images {dark} are entirely black: check the files (or the bit depth)")
+    check(not dark, f"images {dark} are entirely black: check the files (or the bit depth)")
+    flat = [m.name for m in out if m.image.max() == m.image.min()]
+    check(not flat, f"images {flat} have one grey level everywhere: nothing can be measured in them; remove them")
     return out
 
 # %% ../nbs/05_data.ipynb #c05-010
@@ -106,13 +141,16 @@ class PatchDataset(torch.utils.data.Dataset):
                  min_fg: float=0.1, # smallest foreground fraction of a kept patch
                  stride: int|None=None, # step between candidate patches (default patch // 4)
                  dark_particles: bool=False):
-        if not micrographs: raise ValueError("PatchDataset needs at least one micrograph")
+        check(isinstance(micrographs, (list, tuple)) and micrographs and all(isinstance(m, Micrograph) for m in micrographs),
+              "micrographs must be a non-empty list of Micrograph (from load_micrographs)", TypeError)
+        patch = check_number(patch, 'patch', 8, integer=True, fix='the patch side is in pixels')
+        min_fg = check_number(min_fg, 'min_fg', 0, 1)
+        stride = max(patch // 4, 1) if stride is None else check_number(stride, 'stride', 1, integer=True)
         nm = {m.nm_per_px for m in micrographs}
-        if len(nm) > 1: raise ValueError(f"micrographs have different pixel sizes {sorted(nm)}: resample them to one first")
+        check(len(nm) == 1, f"micrographs have different pixel sizes {sorted(nm)}: resample them to one first")
         small = [m.name for m in micrographs if min(m.image.shape) < patch]
-        if small: raise ValueError(f"images {small} are smaller than the {patch} px patch: use a smaller patch")
-        self.micrographs, self.patch, self.nm_per_px = micrographs, patch, nm.pop()
-        stride = stride or max(patch // 4, 1); self.index = []
+        check(not small, f"images {small} are smaller than the {patch} px patch: use a smaller patch")
+        self.micrographs, self.patch, self.nm_per_px, self.index = micrographs, patch, nm.pop(), []
         for k, m in enumerate(micrographs):
             fg = foreground(m.image, dark_particles).astype(np.float64)
             ii = np.pad(fg.cumsum(0).cumsum(1), ((1, 0), (1, 0)))      # integral image
@@ -121,12 +159,13 @@ class PatchDataset(torch.utils.data.Dataset):
                 for x in range(0, W - patch + 1, stride):
                     f = (ii[y + patch, x + patch] - ii[y, x + patch] - ii[y + patch, x] + ii[y, x]) / patch**2
                     if f >= min_fg: self.index.append((k, y, x))
-        if not self.index: raise ValueError(f"no {patch} px patch has {min_fg:.0%} foreground: lower min_fg or the patch size")
+        check(self.index, f"no {patch} px patch has {min_fg:.0%} foreground: lower min_fg or the patch size")
     def __len__(self): return len(self.index)
     def __getitem__(self, i):
         k, y, x = self.index[i]
         return torch.from_numpy(self.micrographs[k].image[y:y + self.patch, x:x + self.patch].copy())[None]
     def sample(self, n: int, generator: torch.Generator|None=None) -> torch.Tensor:
         "`n` random patches as a (n, 1, P, P) batch."
+        n = check_number(n, 'n', 1, integer=True)
         idx = torch.randint(len(self), (n,), generator=generator)
         return torch.stack([self[int(i)] for i in idx])

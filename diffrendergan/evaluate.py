@@ -9,7 +9,8 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 from skimage.measure import label
-from .measure import measure, compare_sizes
+from .core import check
+from .measure import measure, compare_sizes, check_labels
 from .data import load_micrographs, load_image
 
 # %% auto #0
@@ -17,23 +18,27 @@ __all__ = ['SCORES', 'dice', 'iou', 'match_instances', 'instance_scores', 'touch
            'format_summary', 'evaluate_folder']
 
 # %% ../nbs/16_evaluate.ipynb #c16-005
+def _pair(pred, gt) -> tuple:
+    "Prediction and truth checked as label images of one shape (`check_labels`)."
+    g = check_labels(gt, 'gt')
+    return check_labels(pred, 'pred', g.shape), g
+
 def dice(pred: np.ndarray, gt: np.ndarray) -> float:
-    "Dice coefficient of two binary masks (1.0 when both are empty)."
-    p, g = np.asarray(pred) > 0, np.asarray(gt) > 0
+    "Dice coefficient of two binary masks or label maps of one shape (1.0 when both are empty)."
+    p, g = (m > 0 for m in _pair(pred, gt))
     s = p.sum() + g.sum()
     return 1.0 if s == 0 else float(2 * (p & g).sum() / s)
 
 def iou(pred: np.ndarray, gt: np.ndarray) -> float:
-    "Intersection over union of two binary masks (1.0 when both are empty)."
-    p, g = np.asarray(pred) > 0, np.asarray(gt) > 0
+    "Intersection over union of two binary masks or label maps of one shape (1.0 when both are empty)."
+    p, g = (m > 0 for m in _pair(pred, gt))
     u = (p | g).sum()
     return 1.0 if u == 0 else float((p & g).sum() / u)
 
 # %% ../nbs/16_evaluate.ipynb #c16-010
 def match_instances(pred: np.ndarray, gt: np.ndarray, thr: float=0.5) -> tuple:
     "One-to-one matches with IoU > `thr`: (pred labels, gt labels, IoUs), and the numbers of predicted and true instances."
-    p, g = np.asarray(pred).astype(np.int64).ravel(), np.asarray(gt).astype(np.int64).ravel()
-    if p.shape != g.shape: raise ValueError(f"prediction and ground truth differ in shape: {np.shape(pred)} vs {np.shape(gt)}")
+    p, g = (m.ravel() for m in _pair(pred, gt))
     pl, pi = np.unique(p, return_inverse=True); gl, gi = np.unique(g, return_inverse=True)
     inter = np.bincount(pi * len(gl) + gi, minlength=len(pl) * len(gl)).reshape(len(pl), len(gl)).astype(float)
     ap, ag = inter.sum(1), inter.sum(0)
@@ -54,7 +59,8 @@ def instance_scores(pred: np.ndarray, gt: np.ndarray) -> dict:
 # %% ../nbs/16_evaluate.ipynb #c16-014
 def touching_recall(pred: np.ndarray, gt: np.ndarray, gap: int=2) -> float:
     "Share of true instances within `gap` px of another true instance that are matched at IoU > 0.5."
-    g = np.asarray(gt).astype(np.int64); size = 2 * gap + 1; big = g.max() + 1
+    pred, g = _pair(pred, gt)
+    size = 2 * gap + 1; big = g.max() + 1
     mx = ndimage.maximum_filter(g, size); mn = ndimage.minimum_filter(np.where(g == 0, big, g), size)
     fg = g > 0
     touching = set(np.unique(g[fg & ((mx != g) | ((mn != g) & (mn != big)))]).tolist())
@@ -86,6 +92,15 @@ def format_summary(results: dict, # name (e.g. training data) -> `summarize` dic
     return '\n'.join(lines)
 
 # %% ../nbs/16_evaluate.ipynb #c16-020
+def _read_labels(path: Path, crop_bottom: int) -> np.ndarray:
+    "A label image's raw integer ids (palette indices, not colours), info bar cropped."
+    from PIL import Image
+    try:
+        with Image.open(path) as im: ids = np.asarray(im)
+    except Exception as err: raise ValueError(f"{path}: cannot read this label image ({err})") from err
+    ids = check_labels(ids, f"mask {path}")
+    return ids[:ids.shape[0] - crop_bottom]
+
 def evaluate_folder(predict: Callable, # image (H, W) float in [0, 1] -> instance map (H, W) int
                     images: str|Path, # folder of micrographs
                     masks: str|Path, # folder of masks, matched to images by `mask_name`
@@ -97,14 +112,17 @@ def evaluate_folder(predict: Callable, # image (H, W) float in [0, 1] -> instanc
     "Scores of `predict` on real images with manual masks: per image, summary, and size agreement."
     mics = load_micrographs(images, nm_per_px, crop_bottom)
     mdir = Path(masks)
-    if not mdir.is_dir(): raise ValueError(f"mask folder {mdir} does not exist")
+    check(mdir.is_dir(), f"mask folder {mdir} does not exist")
     rows, tabs_p, tabs_g = [], [], []
     by_stem = {f.stem: f for f in sorted(mdir.iterdir())}
     for m in mics:
-        if mask_name(m.name) not in by_stem: raise ValueError(f"no mask named {mask_name(m.name)}.* in {mdir} for image {m.name}")
-        raw = load_image(by_stem[mask_name(m.name)], crop_bottom)
-        gt = label(raw > 0.5, connectivity=1) if binary_masks else np.asarray(raw).astype(np.int64)
-        pred = np.asarray(predict(m.image))
+        check(mask_name(m.name) in by_stem, f"no mask named {mask_name(m.name)}.* in {mdir} for image {m.name}")
+        mask_file = by_stem[mask_name(m.name)]
+        if binary_masks: gt = label(load_image(mask_file, crop_bottom) > 0.5, connectivity=1)
+        else: gt = _read_labels(mask_file, crop_bottom)
+        check(gt.shape == m.image.shape, f"mask {mask_file} is {gt.shape[0]}x{gt.shape[1]} px after cropping, image {m.name} "
+                                         f"{m.image.shape[0]}x{m.image.shape[1]}: masks must be drawn on the images as they are")
+        pred = check_labels(predict(m.image), f"predict's output for {m.name}", m.image.shape)
         rows.append({'name': m.name, **evaluate_image(pred, gt)})
         tabs_p.append(measure(pred, nm_per_px)); tabs_g.append(measure(gt, nm_per_px))
     cat = lambda tabs: {k: np.concatenate([t[k] for t in tabs]) for k in tabs[0]}

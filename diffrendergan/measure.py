@@ -9,9 +9,29 @@ import numpy as np
 from scipy.spatial import ConvexHull
 from scipy.stats import ks_2samp
 from skimage.measure import regionprops
+from .core import check, check_number
 
 # %% auto #0
-__all__ = ['COLUMNS', 'feret_diameters', 'measure', 'compare_sizes', 'size_histogram']
+__all__ = ['COLUMNS', 'check_labels', 'feret_diameters', 'measure', 'compare_sizes', 'size_histogram']
+
+# %% ../nbs/15_measure.ipynb #c15-004a
+def check_labels(ids, # what the caller passed as a label image
+                 name: str, # the argument's name
+                 shape: tuple|None=None, # the shape it must have (that of the image or of the other map)
+                ) -> np.ndarray:
+    "`ids` as an int64 label image (H, W), 0 = background; one clear error for anything else (probabilities, negatives)."
+    arr = np.asarray(ids)
+    check(arr.ndim == 2, f"{name} must be a 2D label image (H, W), got shape {arr.shape}")
+    if shape is not None:
+        check(arr.shape == tuple(shape), f"{name} has shape {arr.shape} but must match {tuple(shape)}: pass maps of the same image")
+    if arr.dtype == bool: return arr.astype(np.int64)
+    check(np.issubdtype(arr.dtype, np.number), f"{name} must hold integer labels, got dtype {arr.dtype}", TypeError)
+    if not np.issubdtype(arr.dtype, np.integer):
+        whole = np.isfinite(arr).all() and bool((arr == np.round(arr)).all())
+        check(whole, f"{name} holds non-integer values (a probability map?): pass instance labels, e.g. "
+                     f"Segmenter.instances(image) or skimage.measure.label(probs > 0.5)")
+    check(arr.size == 0 or arr.min() >= 0, f"{name} has negative labels (min {arr.min()}): 0 is background, particles 1, 2, ...")
+    return arr.astype(np.int64)
 
 # %% ../nbs/15_measure.ipynb #c15-005
 _CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -33,12 +53,11 @@ def measure(instances: np.ndarray, # (H, W) int instance ids, 0 = background
             exclude_border: bool=True, # drop particles touching the image border
            ) -> dict:
     "One row per particle: a dict of equal-length arrays named by `COLUMNS`."
-    ids = np.asarray(instances)
-    if ids.ndim != 2: raise ValueError(f"instances must be a 2D label image, got shape {ids.shape}")
-    if not nm_per_px > 0: raise ValueError(f"nm_per_px must be > 0, got {nm_per_px}")
+    ids = check_labels(instances, 'instances')
+    nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
     border = set(np.unique(np.concatenate([ids[0], ids[-1], ids[:, 0], ids[:, -1]]))) if exclude_border else set()
     rows = []
-    for r in regionprops(ids.astype(np.int64)):
+    for r in regionprops(ids):
         if r.label in border: continue
         fmin, fmax = feret_diameters(r.coords)
         area = r.area * nm_per_px ** 2; per = r.perimeter * nm_per_px
@@ -61,6 +80,7 @@ def compare_sizes(measured: dict, reference: dict, key: str='ecd_nm', threshold_
 def size_histogram(tables: dict, # name -> `measure` table
                    key: str='ecd_nm', bins: int=30, ax=None):
     "Overlaid normalised histograms of `key` for several tables; returns the axes."
+    import matplotlib.pyplot as plt
     if ax is None: ax = plt.subplots(figsize=(5, 3))[1]
     allv = np.concatenate([np.asarray(t[key]) for t in tables.values()] + [np.zeros(0)])
     edges = np.linspace(0, np.percentile(allv, 99) if len(allv) else 1, bins + 1)
