@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import atomic_write
+from .core import atomic_write, check, check_number, check_choice, check_same_run, digest, load_checkpoint
+from .augment import AUGMENTS
 from .generator import Generator, _mix
 from .augment import diff_augment, AdaptiveP
 from .losses import d_loss, g_loss, r1_penalty, real_midpoint, radial_power, grey_levels, soft_cdf, match_metric, match_weights, match_residual
 from .realism import realism
 
 # %% auto #0
-__all__ = ['MatchStats', 'GANTrainer', 'state', 'load', 'evaluate', 'fit', 'save_grid']
+__all__ = ['MatchStats', 'GANTrainer', 'run_record', 'state', 'load', 'evaluate', 'fit', 'save_grid']
 
 # %% ../nbs/12_train.ipynb #c12-005
 class MatchStats:
@@ -93,10 +94,25 @@ class GANTrainer:
                  match: float=0., # weight of matching the reals' statistics in the generator's loss (0: the adversarial loss alone)
                  match_stats: tuple=('spectrum', 'histogram'), # which statistics (`MatchStats`)
                  n_match: int=256, match_decay: float=0.98, # real patches for the reference statistics; running-mean decay of the fakes'
-                 seed: int=0, callbacks: tuple=()):
-        if loss not in ('lsgan', 'nonsat', 'hinge'): raise ValueError(f"loss must be 'lsgan', 'nonsat' or 'hinge', got {loss!r}")
-        if batch_size < 1 or steps_per_epoch < 1: raise ValueError("batch_size and steps_per_epoch must be >= 1")
-        if match < 0: raise ValueError(f"match must be >= 0, got {match}")
+                 seed: int=0, callbacks: tuple=(),
+                 checkpoint_every: int|None=None, # also save `last.pt` every this many steps inside an epoch (None: at epoch ends)
+                ):
+        check_choice(loss, 'loss', ('lsgan', 'nonsat', 'hinge'))
+        self.settings = dict(
+            loss=loss, batch_size=check_number(batch_size, 'batch_size', 1, integer=True),
+            lr_g=check_number(lr_g, 'lr_g', 0, lo_open=True), lr_d=check_number(lr_d, 'lr_d', 0, fix='0 freezes the discriminator'),
+            betas=[check_number(b, f'betas[{i}]', 0, 1, hi_open=True) for i, b in enumerate(_pair_of(betas, 'betas'))],
+            r1_gamma=check_number(r1_gamma, 'r1_gamma', 0), r1_every=check_number(r1_every, 'r1_every', 1, integer=True),
+            policy=_check_policy(policy), aug_p=check_number(aug_p, 'aug_p', 0, 1),
+            ada_target=None if ada_target is None else check_number(ada_target, 'ada_target', -1, 1),
+            steps_per_epoch=check_number(steps_per_epoch, 'steps_per_epoch', 1, integer=True),
+            n_metric=check_number(n_metric, 'n_metric', 2, integer=True, fix='the realism metrics compare at least 2 images'),
+            lr_final=check_number(lr_final, 'lr_final', 0, 1), match=check_number(match, 'match', 0),
+            match_stats=list((match_stats,) if isinstance(match_stats, str) else match_stats),
+            n_match=check_number(n_match, 'n_match', 2, integer=True), match_decay=check_number(match_decay, 'match_decay', 0, 1, hi_open=True),
+            seed=check_number(seed, 'seed', 0, integer=True))
+        self.checkpoint_every = None if checkpoint_every is None else check_number(checkpoint_every, 'checkpoint_every', 1, integer=True)
+        self._logs = []                                               # the steps of the epoch under way
         self.gen, self.disc, self.loss, self.batch_size = gen, disc, loss, batch_size
         self.reals = reals if hasattr(reals, 'sample') else _TensorReals(reals)
         self.out = Path(out) if out else None
@@ -114,6 +130,7 @@ class GANTrainer:
         self.step_i, self.epoch, self.history, self.best = 0, 0, [], math.inf
         g = torch.Generator().manual_seed(_mix(seed, 10**9))
         self.metric_reals = self.reals.sample(n_metric, g)            # fixed for every evaluation
+        _check_reals(self.metric_reals, getattr(self.reals, 'nm_per_px', None), gen.scene.field)
         self.metric_keys = [10**8 + i for i in range(n_metric)]       # fixed fake keys: metric changes = parameter changes
         self.match, self.matcher = match, None
         if match:                                                     # the reals' statistics, once
@@ -161,34 +178,82 @@ class GANTrainer:
         self.step_i += 1
         return {'d_loss': float(ld.detach()), 'g_loss': lg, 'r1': float(pen.detach()), 'p': self.p, 'params': vals}
 
+# %% ../nbs/12_train.ipynb #c12-007a
+def _pair_of(value, name: str) -> tuple:
+    "`value` as a pair of numbers, or an error naming `name`."
+    check(isinstance(value, (tuple, list)) and len(value) == 2, f"{name} must be a pair of numbers, got {value!r}", TypeError)
+    return tuple(value)
+
+def _check_policy(policy: str) -> str:
+    "A DiffAugment policy string whose names are all in `AUGMENTS`."
+    check(isinstance(policy, str), f"policy must be a comma-separated string of {list(AUGMENTS)}, got {policy!r}", TypeError)
+    bad = [n for n in (n.strip() for n in policy.split(',')) if n and n not in AUGMENTS]
+    check(not bad, f"policy names unknown augmentation(s) {bad}; choose from {list(AUGMENTS)} ('' for none)")
+    return policy
+
+def _check_reals(sample: torch.Tensor, nm_per_px: float|None, field) -> None:
+    "Real patches must be finite, of the generator's field size and (where they say) of its pixel size."
+    check(sample.dim() == 4 and sample.shape[1] == 1, f"reals must give (N, 1, H, W) patches, got {tuple(sample.shape)}")
+    size, want = tuple(sample.shape[-2:]), (field.height, field.width)
+    check(size == want, f"the real patches are {size[0]}x{size[1]} px but the generator renders {want[0]}x{want[1]} px: "
+                        f"cut patches of the generator's field size (PatchDataset(..., patch={field.height}))")
+    check(bool(torch.isfinite(sample).all()), "the real patches contain NaN or infinite values: check the images")
+    if nm_per_px is not None:
+        check(math.isclose(nm_per_px, field.nm_per_px, rel_tol=1e-6),
+              f"the real images have {nm_per_px} nm/px but the generator's Field has {field.nm_per_px} nm/px: "
+              f"use Field(..., nm_per_px={nm_per_px}) for the generator (or resample the images)")
+
 # %% ../nbs/12_train.ipynb #c12-008
 class _TensorReals:
     "Real patches held in one (N, 1, H, W) tensor."
     def __init__(self, x):
-        if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] != 1: raise ValueError("reals must be a PatchDataset or a (N, 1, H, W) tensor")
+        check(torch.is_tensor(x) and x.dim() == 4 and x.shape[1] == 1, "reals must be a PatchDataset or a (N, 1, H, W) tensor")
         self.x = x
     def sample(self, n, generator=None): return self.x[torch.randint(len(self.x), (n,), generator=generator)]
 
 # %% ../nbs/12_train.ipynb #c12-010
 def _save(path, obj): atomic_write(path, lambda t: torch.save(obj, t))
 
+def _shapes(module: torch.nn.Module) -> str:
+    "The identity of a network's architecture: a digest of its parameter names and shapes."
+    names = ';'.join(f"{k}:{tuple(v.shape)}" for k, v in module.state_dict().items())
+    return digest(np.frombuffer(names.encode(), np.uint8))
+
+def run_record(self) -> dict:
+    "What defines this run: resuming a checkpoint whose record differs is refused."
+    gen, sampler = self.gen, self.gen.sampler
+    field = gen.scene.field
+    return {**self.settings, 'appearance': getattr(gen.scene, 'mode', 'principled'),
+            'field': [field.height, field.width, field.nm_per_px], 'learn': list(gen.head.learn), 'fixed': gen.fixed,
+            'parts': list(gen.parts), 'spp': gen.spp, 'generator_seed': gen.seed, 'layouts': gen.layouts,
+            'sampler': {k: str(v) for k, v in vars(sampler).items() if k not in ('bank', 'field')},
+            'meshes': digest(sampler.bank.verts), 'generator_net': _shapes(gen), 'discriminator_net': _shapes(self.disc),
+            'reals': digest(self.metric_reals),
+            'schedule_steps': self.total_steps if self.settings['lr_final'] != 1.0 else None}
+GANTrainer.run_record = run_record
+
 def state(self) -> dict:
-    "Everything needed to resume: models, optimisers, ADA, counters, history."
+    "Everything needed to resume: models, optimisers, ADA, counters, history, the unfinished epoch's logs, the run record."
     return {'gen': self.gen.state_dict(), 'disc': self.disc.state_dict(), 'opt_g': self.opt_g.state_dict(),
             'opt_d': self.opt_d.state_dict(), 'ada': self.ada.state_dict() if self.ada else None, 'step': self.step_i,
             'epoch': self.epoch, 'history': self.history, 'best': self.best, 'torch_rng': torch.get_rng_state(),
-            'match_ema': self.matcher.ema if self.matcher else None}
+            'match_ema': self.matcher.ema if self.matcher else None, 'epoch_logs': self._logs, 'run': self.run_record()}
 GANTrainer.state = state
 
 def load(self, path: str|Path):
-    "Restore a checkpoint written by `fit`."
-    s = torch.load(path, map_location='cpu', weights_only=False)
-    self.gen.load_state_dict(s['gen']); self.disc.load_state_dict(s['disc'])
-    self.opt_g.load_state_dict(s['opt_g']); self.opt_d.load_state_dict(s['opt_d'])
-    if self.ada and s['ada']: self.ada.load_state_dict(s['ada'])
-    self.step_i, self.epoch, self.history, self.best = s['step'], s['epoch'], s['history'], s['best']
-    if self.matcher: self.matcher.ema = s.get('match_ema')
-    torch.set_rng_state(s['torch_rng'])
+    "Restore a checkpoint written by `fit`, after checking that it belongs to a run defined like this one."
+    ck = load_checkpoint(path)
+    stored, current = ck.get('run'), self.run_record()
+    if stored is not None and self.total_steps is None:            # loaded outside `fit`: no schedule to compare
+        stored, current = {**stored, 'schedule_steps': None}, {**current, 'schedule_steps': None}
+    check_same_run(path, stored, current)
+    self.gen.load_state_dict(ck['gen']); self.disc.load_state_dict(ck['disc'])
+    self.opt_g.load_state_dict(ck['opt_g']); self.opt_d.load_state_dict(ck['opt_d'])
+    if self.ada and ck['ada']: self.ada.load_state_dict(ck['ada'])
+    self.step_i, self.epoch, self.history, self.best = ck['step'], ck['epoch'], ck['history'], ck['best']
+    self._logs = list(ck.get('epoch_logs', []))
+    if self.matcher: self.matcher.ema = ck.get('match_ema')
+    torch.set_rng_state(ck['torch_rng'])
 GANTrainer.load = load
 
 @torch.no_grad()
@@ -197,23 +262,34 @@ def evaluate(self) -> dict:
     return realism(self.metric_reals, self.gen.sample(self.metric_keys))
 GANTrainer.evaluate = evaluate
 
+# %% ../nbs/12_train.ipynb #c12-010a
+def _epoch_entry(self, logs: list, seconds: float) -> dict:
+    "The history entry of the epoch just finished."
+    return {'epoch': self.epoch, 'step': self.step_i, 's_per_step': seconds, 'p': self.p,
+            'd_loss': float(np.mean([l['d_loss'] for l in logs])), 'g_loss': float(np.mean([l['g_loss'] for l in logs])),
+            'params': {n: [v[n] for l in logs for v in l['params']] for n in self.gen.head.learn},
+            'realism': self.evaluate(),
+            'match': self.matcher.mismatch() if self.matcher else None}
+
 def fit(self, n_epochs: int, progress: bool=True) -> list:
     "Train until `n_epochs` epochs are done (resuming from `out/last.pt` if present); returns the history."
-    if self.out and (self.out/'last.pt').exists() and self.step_i == 0: self.load(self.out/'last.pt')
+    n_epochs = check_number(n_epochs, 'n_epochs', 1, integer=True, fix='it counts epochs in total, resumed ones included')
     self.total_steps = n_epochs * self.steps_per_epoch
+    if self.out and (self.out/'last.pt').exists() and self.step_i == 0: self.load(self.out/'last.pt')
     while self.epoch < n_epochs:
-        t0, logs = time.perf_counter(), []
-        for _ in tqdm(range(self.steps_per_epoch), desc=f'epoch {self.epoch + 1}/{n_epochs}', disable=not progress, leave=False):
-            logs.append(self.step())
+        t0, done = time.perf_counter(), self.step_i - self.epoch * self.steps_per_epoch
+        for _ in tqdm(range(done, self.steps_per_epoch), desc=f'epoch {self.epoch + 1}/{n_epochs}', disable=not progress,
+                      leave=False, initial=done, total=self.steps_per_epoch):
+            self._logs.append(self.step())
             for cb in self.callbacks:
-                if hasattr(cb, 'after_step'): cb.after_step(self, logs[-1])
-        dt = (time.perf_counter() - t0) / self.steps_per_epoch
+                if hasattr(cb, 'after_step'): cb.after_step(self, self._logs[-1])
+            inside = self.step_i % self.steps_per_epoch != 0
+            if self.out and self.checkpoint_every and inside and self.step_i % self.checkpoint_every == 0:
+                _save(self.out/'last.pt', self.state())
+        dt = (time.perf_counter() - t0) / max(self.steps_per_epoch - done, 1)
         self.epoch += 1
-        entry = {'epoch': self.epoch, 'step': self.step_i, 's_per_step': dt, 'p': self.p,
-                 'd_loss': float(np.mean([l['d_loss'] for l in logs])), 'g_loss': float(np.mean([l['g_loss'] for l in logs])),
-                 'params': {n: [v[n] for l in logs for v in l['params']] for n in self.gen.head.learn},
-                 'realism': self.evaluate(),
-                 'match': self.matcher.mismatch() if self.matcher else None}
+        entry = _epoch_entry(self, self._logs, dt)
+        self._logs = []
         self.history.append(entry)
         if self.out:
             self.out.mkdir(parents=True, exist_ok=True)
