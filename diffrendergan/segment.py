@@ -16,7 +16,8 @@ from skimage.measure import label
 from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 from tqdm.auto import tqdm
-from .core import atomic_write
+from .core import atomic_write, check, check_number, check_same_run, digest, load_checkpoint
+from .measure import check_labels
 from .masks import contour_map
 
 # %% auto #0
@@ -81,10 +82,14 @@ class SegConfig:
     norm: str = 'none'      # input scaling: 'none' (the detector's grey levels in [0, 1]) or 'image' (zero mean, unit variance per image)
     feature_norm: str = 'batch'  # normalisation inside the network: 'batch' (statistics fixed at inference) or 'instance' (nnU-Net's, per window)
     def __post_init__(self):
-        if self.norm not in ('none', 'image'): raise ValueError(f"norm must be 'none' or 'image', got {self.norm!r}")
-        if self.feature_norm not in ('instance', 'batch'): raise ValueError(f"feature_norm must be 'instance' or 'batch', got {self.feature_norm!r}")
+        check(self.norm in ('none', 'image'), f"norm must be 'none' or 'image', got {self.norm!r}")
+        check(self.feature_norm in ('instance', 'batch'), f"feature_norm must be 'instance' or 'batch', got {self.feature_norm!r}")
         _check_split(self.split, self.split_h, 'split_h')
-        if self.patch % 2 ** (self.levels - 1): raise ValueError(f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")
+        check_number(self.base, 'base', 1, integer=True, fix='it counts channels at full resolution')
+        check_number(self.levels, 'levels', 2, integer=True, fix='a U-Net needs at least two resolution levels')
+        check_number(self.patch, 'patch', 8, integer=True, fix='the training crop and inference window are in pixels')
+        for name in ('width', 'min_core', 'min_size'): check_number(getattr(self, name), name, 1, integer=True)
+        check(self.patch % 2 ** (self.levels - 1) == 0, f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")
 
 def standardize(x: torch.Tensor) -> torch.Tensor:
     "Per-image zero mean and unit variance of (B, 1, H, W) images."
@@ -111,7 +116,10 @@ def predict_probs(self, img: np.ndarray|torch.Tensor, # (H, W) grey image in [0,
     "Class probabilities (3, H, W) by Gaussian-weighted sliding windows of `config.patch` pixels."
     from monai.inferers import sliding_window_inference
     self.eval(); dev = next(self.parameters()).device
-    x = torch.as_tensor(np.asarray(img, np.float32))[None, None].to(dev)
+    arr = torch.as_tensor(img).detach().cpu().float().numpy() if torch.is_tensor(img) else np.asarray(img, np.float32)
+    check(arr.ndim == 2, f"img must be one greyscale image (H, W), got shape {arr.shape}")
+    check(np.isfinite(arr).all(), "img contains NaN or infinite values: check the image")
+    x = torch.as_tensor(arr)[None, None].to(dev)
     if self.config.norm == 'image': x = standardize(x)                            # once for the whole image: every window sees one grey scale
     logits = sliding_window_inference(x, (self.config.patch,) * 2, batch, self.net, overlap=overlap, mode='gaussian')
     return torch.softmax(logits, 1)[0].cpu().numpy()
@@ -129,11 +137,21 @@ class SegData:
     def __init__(self, images: list, # (H, W) float arrays in [0, 1]
                  instance_maps: list, # matching (H, W) int instance maps (0 = background)
                  width: int=2):
-        if len(images) != len(instance_maps) or not images: raise ValueError("need the same, non-zero number of images and instance maps")
+        check(len(images) == len(instance_maps) and len(images) > 0, "need the same, non-zero number of images and instance maps")
+        self.images, self.targets = [], []
         for i, (a, b) in enumerate(zip(images, instance_maps)):
-            if np.shape(a) != np.shape(b): raise ValueError(f"pair {i}: image {np.shape(a)} and mask {np.shape(b)} differ in shape")
-        self.images = [torch.as_tensor(np.asarray(a, np.float32)) for a in images]
-        self.targets = [torch.as_tensor(targets(np.asarray(b), width).astype(np.int64)) for b in instance_maps]
+            img = np.asarray(a, np.float32)
+            check(img.ndim == 2, f"images[{i}] must be a greyscale image (H, W), got shape {img.shape}")
+            check(np.isfinite(img).all(), f"images[{i}] contains NaN or infinite values: drop or repair it")
+            ids = check_labels(b, f"instance_maps[{i}]")
+            check(img.shape == ids.shape, f"pair {i}: image {img.shape} and mask {ids.shape} differ in shape")
+            self.images.append(torch.as_tensor(img))
+            self.targets.append(torch.as_tensor(targets(ids, width).astype(np.int64)))
+        self._digest = None
+    def identity(self) -> str:
+        "A digest of every image and target: what `fit_segmenter` records as its data."
+        if self._digest is None: self._digest = digest(*self.images, *self.targets)
+        return self._digest
     def __len__(self): return len(self.images)
     def crops(self, n: int, patch: int, g: torch.Generator, fg_bias: float=0.8) -> tuple:
         "`n` random crops: images (n, 1, p, p) and targets (n, p, p)."
@@ -189,12 +207,17 @@ def bias_field(x: torch.Tensor, # images (B, 1, H, W)
 def augment_pair(x: torch.Tensor, y: torch.Tensor, seed: int, aug: SegAug=SegAug()) -> tuple:
     "Joint geometric augmentation of images (B, 1, p, p) and targets (B, p, p), then intensity augmentation of the images."
     geo, col = _augmenters(aug)
-    torch.manual_seed(seed)                                    # kornia draws from torch's global generator
-    xa, ya = geo(x, y[:, None].float())
-    xa = bias_field(xa, aug.bias, generator=torch.Generator().manual_seed(seed))
-    return col(xa.clamp(0, 1)).clamp(0, 1), ya[:, 0].round().long()
+    with torch.random.fork_rng(devices=[]):                    # kornia draws from torch's global generator: the caller's stays as it was
+        torch.manual_seed(seed)
+        xa, ya = geo(x, y[:, None].float())
+        xa = bias_field(xa, aug.bias, generator=torch.Generator().manual_seed(seed))
+        return col(xa.clamp(0, 1)).clamp(0, 1), ya[:, 0].round().long()
 
 # %% ../nbs/17_segment.ipynb #c17-017
+def _one_cycle(opt, lr: float, steps: int):
+    "OneCycleLR with a warm-up of 10 % of `steps` (at least two steps, never the whole run: short runs work too)."
+    return torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=min(max(0.1, 2 / steps), 0.9))
+
 def fit_segmenter(seg: Segmenter, data: SegData,
                   steps: int=1000, batch: int=8, lr: float=2e-3,
                   out: str|Path|None=None, # checkpoint folder (resumes from out/segmenter.pt)
@@ -204,32 +227,48 @@ def fit_segmenter(seg: Segmenter, data: SegData,
                  ) -> list:
     "Train `seg` on random augmented crops of `data`; returns the loss per step (resumes a run in `out`)."
     from monai.losses import DiceCELoss
+    check(isinstance(data, SegData), f"data must be a SegData, got {type(data).__name__}", TypeError)
+    check(isinstance(aug, SegAug), f"aug must be a SegAug, got {type(aug).__name__}", TypeError)
+    steps = check_number(steps, 'steps', 1, integer=True)
+    batch = check_number(batch, 'batch', 1, integer=True)
+    lr = check_number(lr, 'lr', 0, lo_open=True)
+    seed = check_number(seed, 'seed', 0, integer=True)
+    checkpoint_every = check_number(checkpoint_every, 'checkpoint_every', 1, integer=True)
+    stop = steps if until is None else check_number(until, 'until', 1, steps, integer=True, fix='it is a step of this run')
+    patch = seg.config.patch
+    small = [i for i, x in enumerate(data.images) if min(x.shape) < patch]
+    check(not small, f"images {small[:5]} of data are smaller than the segmenter's {patch} px patch: use SegConfig(patch=...) "
+                     f"no larger than the smallest image")
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     opt = torch.optim.AdamW(seg.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
+    sched = _one_cycle(opt, lr, steps)
+    run = {'steps': steps, 'batch': batch, 'lr': lr, 'seed': seed, 'aug': asdict(aug), 'config': asdict(seg.config),
+           'data': data.identity()}
     start, losses = 0, []
     ck = Path(out)/'segmenter.pt' if out else None
     if ck and ck.exists():
-        s = torch.load(ck, weights_only=False)
-        if s.get('steps', steps) != steps: raise ValueError(f"{ck} belongs to a run of {s['steps']} steps, not {steps}: use another `out` folder or the same steps")
+        s = load_checkpoint(ck)
+        check_same_run(ck, s.get('run'), run)
         seg.load_state_dict(s['model']); opt.load_state_dict(s['opt']); sched.load_state_dict(s['sched']); start, losses = s['step'], s['losses']
     dev = next(seg.parameters()).device; seg.train()
     def save(done):
         if ck: atomic_write(ck, lambda t: torch.save({'model': seg.state_dict(), 'opt': opt.state_dict(), 'sched': sched.state_dict(),
-                                                     'step': done, 'steps': steps, 'losses': losses, 'config': asdict(seg.config)}, t))
-    stop = min(steps, until or steps)
+                                                     'step': done, 'steps': steps, 'losses': losses, 'config': asdict(seg.config),
+                                                     'run': run}, t))
     for step in tqdm(range(start, stop), initial=start, total=steps, disable=not progress, desc='segmenter'):
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-        x, y = data.crops(batch, seg.config.patch, g)
+        x, y = data.crops(batch, patch, g)
         x, y = augment_pair(x, y, seed * 1_000_003 + step, aug)
         loss = loss_fn(seg(x.to(dev)), y[:, None].to(dev))
+        check(bool(torch.isfinite(loss)), f"the segmenter's loss became {float(loss)} at step {step}: lower lr (now {lr})")
         opt.zero_grad(); loss.backward(); opt.step(); sched.step(); losses.append(float(loss.detach()))
         if (step + 1) % checkpoint_every == 0 or step + 1 == stop: save(step + 1)
     return losses
 
 def load_segmenter(path: str|Path) -> Segmenter:
     "A `Segmenter` from a checkpoint written by `fit_segmenter`."
-    s = torch.load(path, weights_only=False)
+    s = load_checkpoint(path)
+    check('model' in s and 'config' in s, f"{path} is not a segmenter checkpoint (written by fit_segmenter)")
     cfg = {'feature_norm': 'instance', **s['config']}          # checkpoints from before `feature_norm` used instance norm
     seg = Segmenter(SegConfig(**cfg)); seg.load_state_dict(s['model'])
     return seg.eval()
