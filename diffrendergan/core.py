@@ -16,7 +16,7 @@ __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARA
            'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'check', 'check_number',
            'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available', 'default_variant',
            'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'atomic_write', 'digest',
-           'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
+           'architecture', 'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c00-033b
 def check(cond, # the condition that must hold
@@ -321,6 +321,11 @@ def digest(*arrays) -> str:
         sha.update(f"{arr.dtype.str}{arr.shape}".encode())
         sha.update(np.ascontiguousarray(arr).tobytes())
     return sha.hexdigest()[:16]
+
+def architecture(module: torch.nn.Module) -> str:
+    "The identity of a network's architecture: a digest of its parameter and buffer names and shapes."
+    names = ';'.join(f"{k}:{tuple(v.shape)}" for k, v in module.state_dict().items())
+    return digest(np.frombuffer(names.encode(), np.uint8))
 
 def as_json(obj):
     "`obj` as it reads back from JSON (tuples become lists, other objects their `str`), for storing and comparing."

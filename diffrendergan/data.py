@@ -17,7 +17,7 @@ from .core import check, check_number
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'load_image', 'Micrograph', 'load_micrographs', 'bam_path',
-           'bam_tio2_sem', 'bam_instances', 'foreground', 'PatchDataset']
+           'bam_available', 'bam_tio2_sem', 'bam_instances', 'foreground', 'PatchDataset']
 
 # %% ../nbs/05_data.ipynb #c05-005
 IMAGE_EXTS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg')
@@ -118,6 +118,12 @@ def bam_path(path: str|Path|None=None) -> Path:
         p = base.parent/'shared'/'data'/'bam-tio2-sem'
         if (p/'images').is_dir(): return p.resolve()
     raise ValueError(f"The BAM TiO2 SEM images were not found. {BAM_HELP}")
+
+def bam_available(path: str|Path|None=None) -> bool:
+    "True when `bam_path` finds the BAM images (tutorials and tests that need them skip with a note otherwise)."
+    try: bam_path(path)
+    except ValueError: return False
+    return True
 
 def bam_tio2_sem(path: str|Path|None=None) -> list[Micrograph]:
     "The 20 BAM TiO2 SEM images, info bar cropped, at 7.344 nm/px."

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS
+from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS, architecture, digest
 from .shapes import MeshBank
 from .layout import Field, Layout, SizeDist, LogNormal, sample_layout
 from .scene import Scene
 from .microscope import microscope, MICROSCOPE_PARTS
 
 # %% auto #0
-__all__ = ['DEFAULT_LEARN', 'PAPER_LEARN', 'LayoutSampler', 'default_learn', 'layout_features', 'ParamHead', 'Generator']
+__all__ = ['DEFAULT_LEARN', 'PAPER_LEARN', 'LayoutSampler', 'default_learn', 'layout_features', 'ParamHead', 'Generator',
+           'describe', 'weights']
 
 # %% ../nbs/11_generator.ipynb #c11-005
 @dataclass
@@ -139,3 +140,19 @@ class Generator(nn.Module):
     def sample(self, keys) -> torch.Tensor:
         "Images (len(keys), 1, H, W) without gradients, e.g. for the discriminator or metrics."
         return torch.cat([self(int(k))[0] for k in keys])
+
+# %% ../nbs/11_generator.ipynb #c11-016b
+def describe(self) -> dict:
+    "What defines this generator apart from its learned values: model, field, parameters, sampler, meshes, network shapes."
+    field, sampler = self.scene.field, self.sampler
+    return {'appearance': getattr(self.scene, 'mode', 'principled'), 'field': [field.height, field.width, field.nm_per_px],
+            'learn': list(self.head.learn), 'fixed': self.fixed, 'parts': list(self.parts), 'spp': self.spp,
+            'generator_seed': self.seed, 'layouts': self.layouts,
+            'sampler': {k: str(v) for k, v in vars(sampler).items() if k not in ('bank', 'field')},
+            'meshes': digest(sampler.bank.verts), 'generator_net': architecture(self)}
+Generator.describe = describe
+
+def weights(self) -> str:
+    "A digest of the learned values (the head's weights): two generators that render alike share it."
+    return digest(*self.state_dict().values())
+Generator.weights = weights

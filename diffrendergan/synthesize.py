@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_synthesize.ipynb #c14-002
 from __future__ import annotations
-import json, shutil
+import datetime, json, re, shutil
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
@@ -12,12 +12,13 @@ import torch
 import tifffile
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import atomic_write
+from .core import atomic_write, check, check_number, check_same_run, read_json
 from .generator import Generator, _mix
 from .masks import masks as make_masks
 
 # %% auto #0
-__all__ = ['FORMATS', 'Filters', 'rejection', 'rle_encode', 'rle_decode', 'write_pair', 'synthesize', 'load_pair']
+__all__ = ['FORMATS', 'Filters', 'rejection', 'rle_encode', 'rle_decode', 'write_png', 'write_tiff', 'tiff_nm_per_px',
+           'write_pair', 'synthesize', 'load_pair']
 
 # %% ../nbs/14_synthesize.ipynb #c14-005
 @dataclass(frozen=True)
@@ -28,8 +29,10 @@ class Filters:
     min_particles: int = 1               # fewest visible particles
     min_contrast: float|None = 0.02      # particles' mean grey minus the background's, at least (None: no check)
     def __post_init__(self):
-        if not 0 <= self.min_background <= self.max_background <= 1: raise ValueError("need 0 <= min_background <= max_background <= 1")
-        if self.min_particles < 0: raise ValueError("min_particles must be >= 0")
+        check_number(self.min_background, 'min_background', 0, 1); check_number(self.max_background, 'max_background', 0, 1)
+        check(self.min_background <= self.max_background, "need min_background <= max_background")
+        check_number(self.min_particles, 'min_particles', 0, integer=True)
+        if self.min_contrast is not None: check_number(self.min_contrast, 'min_contrast', -1, 1, fix='None switches the check off')
 
 def rejection(img: np.ndarray, ids: np.ndarray, f: Filters) -> str|None:
     "Why the pair fails the filters (None: keep it)."
@@ -60,8 +63,22 @@ def rle_decode(rle: dict) -> np.ndarray:
 # %% ../nbs/14_synthesize.ipynb #c14-011
 FORMATS = ('folder', 'nnunet', 'coco')
 
-def _png(a: np.ndarray):
-    return lambda t: Image.fromarray(a).save(t, format='PNG')
+def write_png(path: str|Path, a: np.ndarray) -> Path:
+    "Write an 8- or 16-bit array as a PNG, atomically."
+    return atomic_write(path, lambda t: Image.fromarray(a).save(t, format='PNG'))
+
+def write_tiff(path: str|Path, a: np.ndarray, nm_per_px: float|None=None) -> Path:
+    "Write an array as a TIFF, atomically; with `nm_per_px`, its resolution tags say the pixel size in nm (ImageJ's convention)."
+    kw = {} if nm_per_px is None else dict(imagej=True, resolution=(1 / nm_per_px, 1 / nm_per_px), metadata={'unit': 'nm'})
+    return atomic_write(path, lambda t: tifffile.imwrite(t, a, **kw))
+
+def tiff_nm_per_px(path: str|Path) -> float|None:
+    "The pixel size in nm that `write_tiff` stored (None when the file has no nm resolution)."
+    with tifffile.TiffFile(path) as tf:
+        tags, meta = tf.pages[0].tags, tf.imagej_metadata or {}
+        if meta.get('unit') != 'nm' or 'XResolution' not in tags: return None
+        num, den = tags['XResolution'].value
+        return den / num
 
 def _coco_part(i: int, ids: np.ndarray) -> dict:
     anns = []
@@ -81,21 +98,28 @@ def _files(out: Path, i: int, formats: tuple, nn: Path) -> list:
     if 'coco' in formats: f += [out/'coco_parts'/f'{i:05d}.json']
     return f
 
-def write_pair(out: Path, i: int, img: np.ndarray, m: dict, formats: tuple, nn: Path):
+def write_pair(out: Path, i: int, img: np.ndarray, m: dict, formats: tuple, nn: Path, nm_per_px: float|None=None):
     "Write pair `i` (image in [0, 1], masks from `masks`) in every format."
     files = iter(_files(out, i, formats, nn))
     g8 = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
-    atomic_write(next(files), _png(g8))
+    write_png(next(files), g8)
     if 'folder' in formats:
-        atomic_write(next(files), _png((m['semantic'] * 255).astype(np.uint8)))
-        atomic_write(next(files), lambda t: tifffile.imwrite(t, m['instances'].astype(np.uint16)))
-        atomic_write(next(files), _png(m['contours'].astype(np.uint8)))
+        write_png(next(files), (m['semantic'] * 255).astype(np.uint8))
+        write_tiff(next(files), m['instances'].astype(np.uint16), nm_per_px)
+        write_png(next(files), m['contours'].astype(np.uint8))
     if 'nnunet' in formats:
-        atomic_write(next(files), _png(g8)); atomic_write(next(files), _png(m['contours'].astype(np.uint8)))
+        write_png(next(files), g8); write_png(next(files), m['contours'].astype(np.uint8))
     if 'coco' in formats:
         atomic_write(next(files), lambda t: Path(t).write_text(json.dumps(_coco_part(i, m['instances']))))
 
 # %% ../nbs/14_synthesize.ipynb #c14-013
+def _check_out(out) -> Path:
+    "An output folder: not empty, not an existing file."
+    check(out is not None and str(out).strip() != '', "out must name a folder, got an empty path")
+    out = Path(out)
+    check(not out.exists() or out.is_dir(), f"out={str(out)!r} is an existing file: name a folder")
+    return out
+
 def synthesize(gen: Generator, # a (trained) generator; its scene supplies the masks
                n: int, # accepted pairs wanted
                out: str|Path, # output folder (resumes when it holds a run with the same settings)
@@ -107,20 +131,32 @@ def synthesize(gen: Generator, # a (trained) generator; its scene supplies the m
                max_tries: int|None=None, # give up after this many renders (default 20 n)
                progress: bool=True) -> dict:
     "Render, filter and write `n` image/mask pairs; returns counts of accepted and rejected pairs."
+    check(isinstance(gen, Generator), f"gen must be a Generator, got {type(gen).__name__}", TypeError)
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
     bad = sorted(set(formats) - set(FORMATS))
-    if bad or not formats: raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {formats}")
-    if n < 1: raise ValueError(f"n must be >= 1, got {n}")
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    check(formats and not bad, f"formats must be a non-empty subset of {FORMATS}, got {formats}")
+    n = check_number(n, 'n', 1, integer=True)
+    seed = check_number(seed, 'seed', 0, integer=True)
+    contour_width = check_number(contour_width, 'contour_width', 1, integer=True)
+    dataset_id = check_number(dataset_id, 'dataset_id', 1, 999, integer=True, fix="nnU-Net's dataset ids have three digits")
+    check(isinstance(name, str) and re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_-]*', name),
+          f"name must be letters, digits, '-' or '_' (it names nnU-Net folders and files), got {name!r}")
+    check(isinstance(filters, Filters), f"filters must be a Filters, got {type(filters).__name__}", TypeError)
+    max_tries = 20 * n if max_tries is None else check_number(max_tries, 'max_tries', 1, integer=True)
+    out = _check_out(out)
+    out.mkdir(parents=True, exist_ok=True)
     nn = out/'nnunet'/f'Dataset{dataset_id:03d}_{name}'
+    nm_per_px = gen.scene.field.nm_per_px
     settings = {'formats': sorted(formats), 'filters': asdict(filters), 'seed': seed, 'contour_width': contour_width,
-                'dataset': nn.name, 'size': [gen.scene.field.height, gen.scene.field.width]}
+                'dataset': nn.name, 'size': [gen.scene.field.height, gen.scene.field.width], 'nm_per_px': nm_per_px,
+                'generator': gen.describe(), 'weights': gen.weights()}
     pf = out/'progress.json'
-    state = json.loads(pf.read_text()) if pf.exists() else {'settings': settings, 'done': 0, 'key': 0, 'rejected': {}}
-    if state['settings'] != settings:
-        raise ValueError(f"{out} holds a dataset made with other settings ({state['settings']}); write to a new folder or delete it")
-    for f in _files(out, state['done'], tuple(formats), nn): f.unlink(missing_ok=True)     # a pair cut short
-    max_tries = max_tries or 20 * n
-    bar = tqdm(total=n, initial=min(state['done'], n), disable=not progress, desc='pairs')
+    state = read_json(pf) if pf.exists() else {'settings': settings, 'done': 0, 'key': 0, 'rejected': {}}
+    check_same_run(pf, state.get('settings'), settings)
+    check(state['done'] <= n, f"{out} already holds {state['done']} pairs, more than n={n}: ask for n >= {state['done']} "
+                              f"to extend it, or write to a new folder")
+    for f in _files(out, state['done'], formats, nn): f.unlink(missing_ok=True)     # a pair cut short
+    bar = tqdm(total=n, initial=state['done'], disable=not progress, desc='pairs')
     while state['done'] < n:
         if state['key'] >= max_tries:
             raise RuntimeError(f"only {state['done']} of {n} pairs passed the filters in {max_tries} renders "
@@ -131,19 +167,22 @@ def synthesize(gen: Generator, # a (trained) generator; its scene supplies the m
         why = rejection(img, m['instances'], filters)
         if why: state['rejected'][why] = state['rejected'].get(why, 0) + 1
         else:
-            write_pair(out, state['done'], img, m, tuple(formats), nn); state['done'] += 1; bar.update(1)
+            write_pair(out, state['done'], img, m, formats, nn, nm_per_px); state['done'] += 1; bar.update(1)
         state['key'] += 1
         atomic_write(pf, lambda t: Path(t).write_text(json.dumps(state)))
     bar.close()
     if 'nnunet' in formats:
         ds = {'channel_names': {'0': 'SEM'}, 'labels': {'background': 0, 'particle': 1, 'contour': 2},
-              'numTraining': state['done'], 'file_ending': '.png', 'name': name,
-              'description': 'synthetic micrographs rendered by diffrendergan with exact masks'}
+              'numTraining': state['done'], 'file_ending': '.png', 'name': name, 'nm_per_px': nm_per_px,
+              'description': f'synthetic micrographs rendered by diffrendergan with exact masks, {nm_per_px} nm per pixel'}
         atomic_write(nn/'dataset.json', lambda t: Path(t).write_text(json.dumps(ds, indent=2)))
     if 'coco' in formats:
-        parts = [json.loads((out/'coco_parts'/f'{i:05d}.json').read_text()) for i in range(state['done'])]
-        coco = {'images': [p['image'] for p in parts], 'annotations': [a for p in parts for a in p['annotations']],
-                'categories': [{'id': 1, 'name': 'particle'}]}
+        parts = [read_json(out/'coco_parts'/f'{i:05d}.json') for i in range(state['done'])]
+        info = {'description': f'{name}: synthetic micrographs rendered by diffrendergan with exact masks', 'version': '1.0',
+                'year': datetime.date.today().year, 'contributor': 'diffrendergan', 'nm_per_px': nm_per_px,
+                'date_created': datetime.date.today().isoformat()}
+        coco = {'info': info, 'licenses': [], 'images': [p['image'] for p in parts],
+                'annotations': [a for p in parts for a in p['annotations']], 'categories': [{'id': 1, 'name': 'particle'}]}
         atomic_write(out/'coco.json', lambda t: Path(t).write_text(json.dumps(coco)))
     return {'accepted': state['done'], 'renders': state['key'], 'rejected': state['rejected'], 'out': str(out)}
 
@@ -151,6 +190,9 @@ def synthesize(gen: Generator, # a (trained) generator; its scene supplies the m
 def load_pair(out: str|Path, i: int) -> dict:
     "Image (float [0, 1]), semantic, instances and contours of pair `i` of a folder-format dataset."
     out = Path(out)
+    files = [out/'images'/f'{i:05d}.png', out/'semantic'/f'{i:05d}.png', out/'instances'/f'{i:05d}.tif', out/'contours'/f'{i:05d}.png']
+    missing = [str(f) for f in files if not f.is_file()]
+    check(not missing, f"pair {i} of {out} is incomplete or absent (missing {missing}): is it a folder-format dataset with more than {i} pairs?")
     return {'image': np.asarray(Image.open(out/'images'/f'{i:05d}.png'), np.float32) / 255,
             'semantic': (np.asarray(Image.open(out/'semantic'/f'{i:05d}.png')) > 0).astype(np.uint8),
             'instances': tifffile.imread(out/'instances'/f'{i:05d}.tif').astype(np.int32),

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_choice, check_same_run, digest, load_checkpoint
+from .core import atomic_write, check, check_number, check_choice, check_same_run, digest, load_checkpoint, architecture
 from .augment import AUGMENTS
 from .generator import Generator, _mix
 from .augment import diff_augment, AdaptiveP
@@ -214,21 +214,9 @@ class _TensorReals:
 # %% ../nbs/12_train.ipynb #c12-010
 def _save(path, obj): atomic_write(path, lambda t: torch.save(obj, t))
 
-def _shapes(module: torch.nn.Module) -> str:
-    "The identity of a network's architecture: a digest of its parameter names and shapes."
-    names = ';'.join(f"{k}:{tuple(v.shape)}" for k, v in module.state_dict().items())
-    return digest(np.frombuffer(names.encode(), np.uint8))
-
 def run_record(self) -> dict:
     "What defines this run: resuming a checkpoint whose record differs is refused."
-    gen, sampler = self.gen, self.gen.sampler
-    field = gen.scene.field
-    return {**self.settings, 'appearance': getattr(gen.scene, 'mode', 'principled'),
-            'field': [field.height, field.width, field.nm_per_px], 'learn': list(gen.head.learn), 'fixed': gen.fixed,
-            'parts': list(gen.parts), 'spp': gen.spp, 'generator_seed': gen.seed, 'layouts': gen.layouts,
-            'sampler': {k: str(v) for k, v in vars(sampler).items() if k not in ('bank', 'field')},
-            'meshes': digest(sampler.bank.verts), 'generator_net': _shapes(gen), 'discriminator_net': _shapes(self.disc),
-            'reals': digest(self.metric_reals),
+    return {**self.settings, **self.gen.describe(), 'discriminator_net': architecture(self.disc), 'reals': digest(self.metric_reals),
             'schedule_steps': self.total_steps if self.settings['lr_final'] != 1.0 else None}
 GANTrainer.run_record = run_record
 
