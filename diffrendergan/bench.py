@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse, Param
-from .core import setup_mitsuba, RENDER_PARAMS
+from .core import setup_mitsuba, RENDER_PARAMS, APPEARANCES, atomic_write, check, check_choice, check_number, check_out_file, cli_errors
 from .shapes import faceted_bank
 from .layout import Field, LogNormal, sample_layout
 from .scene import Scene
@@ -170,11 +170,29 @@ def drg_bench(mode: Param("what to measure", str, choices=['render', 'train-step
               layouts: Param("train-step, shaded models: pool of cached layouts (0: new layout per image)", int)=0,
               out: Param("also write the JSON to this file", str)=None):
     "Print seconds per renderer operation; the last line is one JSON object of all figures."
-    run_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
+    with cli_errors('drg_bench'): run_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
+
+def _check_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts):
+    "Every `drg_bench` option checked by its flag's name, before anything is measured."
+    check_choice(mode, 'mode', ('render', 'train-step', 'noise', 'synth'))
+    check_number(size, '--size', 16, integer=True)
+    check_number(n_particles, '--n_particles', 1, integer=True)
+    for s in spp: check_number(s, '--spp', 1, integer=True)
+    check_number(spp_grad, '--spp_grad', -1, integer=True, fix='0: the scene default, -1: as many as --spp')
+    check_number(iters, '--iters', 1, integer=True, fix='a median needs at least one timed iteration')
+    check_number(warmup, '--warmup', 0, integer=True)
+    for b in batch: check_number(b, '--batch', 1, integer=True)
+    for a in appearance: check_choice(a, '--appearance', tuple(APPEARANCES))
+    check_number(nf, '--nf', 1, integer=True)
+    check_number(layouts, '--layouts', 0, integer=True, fix='0: a new layout per image')
+    check(len(spp) > 0 and len(batch) > 0 and len(appearance) > 0, "--spp, --batch and --appearance need at least one value each")
+    if out is not None: check_out_file(out, '--out')
 
 def run_bench(mode='render', size=256, n_particles=40, spp=(16, 121), spp_grad=0, iters=7, warmup=2, out=None, batch=(1, 4),
               appearance=('principled',), nf=64, layouts=0) -> dict:
     "What `drg_bench` runs: prints one line per configuration, then all figures as JSON; returns them."
+    spp, batch, appearance = tuple(spp), tuple(batch), tuple(appearance)
+    _check_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
     res = {'mode': mode, 'machine': machine_info(), 'runs': []}
     print(f"# drg_bench {mode} on {res['machine']}", flush=True)
     def emit(r): res['runs'].append(r); print(_fmt(r), flush=True)
@@ -187,7 +205,6 @@ def run_bench(mode='render', size=256, n_particles=40, spp=(16, 121), spp_grad=0
         g = None if spp_grad == 0 else (s if spp_grad < 0 else spp_grad)
         emit(bench_render(size, n_particles, s, g, iters, warmup))
     line = json.dumps(res)
-    if out:
-        tmp = f"{out}.tmp"; open(tmp, 'w').write(line + '\n'); os.replace(tmp, out)
+    if out: atomic_write(out, lambda t: Path(t).write_text(line + '\n'))
     print(line)
     return res

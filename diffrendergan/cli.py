@@ -7,14 +7,13 @@ from __future__ import annotations
 import json, os
 from pathlib import Path
 import numpy as np
-from PIL import Image
-import tifffile
 from fastcore.script import call_parse, Param
-from .core import check_params, defaults, atomic_write
+from .core import check_params, defaults, atomic_write, check_choice, check_number, check_out_dir, cli_errors
 from .shapes import sphere_bank, ellipsoid_bank, faceted_bank, wire_bank
 from .layout import Field, LogNormal, sample_layout, Layout
 from .scene import Scene
 from .masks import masks, CONTOUR
+from .synthesize import write_png, write_tiff
 from .recover import simsim, format_table, SIMSIM_CASES, SIMSIM_EPOCHS
 
 # %% auto #0
@@ -47,7 +46,16 @@ def write_demo(out: str|Path='drg_out', # folder for the files
                params: dict|None=None, # rendering parameters (name -> value), defaults for the rest
               ) -> dict:
     "Render one synthetic micrograph and write image, masks, overlay and layout to `out`; returns the paths."
-    if shape not in SHAPES: raise ValueError(f"shape must be one of {sorted(SHAPES)}, got {shape!r}")
+    check_choice(shape, 'shape', sorted(SHAPES))
+    out = check_out_dir(out)
+    n_particles = check_number(n_particles, 'n_particles', 1, integer=True)
+    size = check_number(size, 'size', 16, integer=True, fix='the image side is in pixels')
+    spp = check_number(spp, 'spp', 1, integer=True)
+    seed = check_number(seed, 'seed', 0, integer=True)
+    n_agglomerates = check_number(n_agglomerates, 'n_agglomerates', 0, n_particles, integer=True)
+    nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True)
+    median_nm = check_number(median_nm, 'median_nm', 0, lo_open=True)
+    gsd = check_number(gsd, 'gsd', 1, fix='1 means all particles of one size')
     p = {k: float(v) for k, v in check_params(params).items()}
     bank = SHAPES[shape](seed)
     field = Field(size, size, nm_per_px)
@@ -55,18 +63,18 @@ def write_demo(out: str|Path='drg_out', # folder for the files
     sc = Scene(bank, field, max_particles=max(n_particles, 1), spp=spp)
     img = sc.render(p, layout=layout, seed=seed).numpy()
     m = masks(sc)
-    out = Path(out); paths = {}
+    paths = {}
+    paths['image.tif'] = str(write_tiff(out/'image.tif', img.astype(np.float32), nm_per_px))
+    paths['image.png'] = str(write_png(out/'image.png', (np.clip(img, 0, 1) * 255).astype(np.uint8)))
+    paths['semantic.png'] = str(write_png(out/'semantic.png', (m['semantic'] * 255).astype(np.uint8)))
+    paths['instances.tif'] = str(write_tiff(out/'instances.tif', m['instances'].astype(np.uint16), nm_per_px))
+    paths['contours.png'] = str(write_png(out/'contours.png', m['contours'].astype(np.uint8)))
+    paths['overlay.png'] = str(write_png(out/'overlay.png', overlay(img, m['contours'])))
     def save(name, write): paths[name] = str(atomic_write(out/name, write))
-    save('image.tif', lambda t: tifffile.imwrite(t, img.astype(np.float32)))
-    save('image.png', lambda t: Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(t, format='PNG'))
-    save('semantic.png', lambda t: Image.fromarray(m['semantic'] * 255).save(t, format='PNG'))
-    save('instances.tif', lambda t: tifffile.imwrite(t, m['instances'].astype(np.uint16)))
-    save('contours.png', lambda t: Image.fromarray(m['contours'] * 127).save(t, format='PNG'))
-    save('overlay.png', lambda t: Image.fromarray(overlay(img, m['contours'])).save(t, format='PNG'))
     meta = {'layout': layout_dict(layout), 'params': p, 'shape': shape, 'spp': spp, 'seed': seed,
             'files': {'image.tif': 'float32 radiance', 'image.png': '8-bit, radiance clipped to [0, 1]',
                       'semantic.png': '0 background, 255 particle', 'instances.tif': 'uint16, 0 background, i+1 particle i',
-                      'contours.png': '0 background, 127 particle, 254 contour'}}
+                      'contours.png': '0 background, 1 particle, 2 contour (as in synthesize)'}, 'nm_per_px': nm_per_px}
     save('layout.json', lambda t: Path(t).write_text(json.dumps(meta, indent=1)))
     return paths
 
@@ -91,9 +99,9 @@ def drg_demo(out: Param("output folder", str)='drg_out',
              simsim_epochs: Param("epochs of 100 steps of the sim-to-sim recovery (-1: the model's default, SIMSIM_EPOCHS or 24; 0: skip it)", int)=-1,
              simsim_mode: Param("appearance model of the sim-to-sim recovery", str, choices=list(SIMSIM_CASES))='principled'):
     "Render a synthetic SEM image with its masks, then recover hidden parameters by GAN training (sim-to-sim)."
-    try:
+    with cli_errors('drg_demo'):
+        check_number(simsim_epochs, 'simsim_epochs', -1, integer=True, fix="-1 takes the model's default, 0 skips it")
         paths = write_demo(out, n_particles, size, nm_per_px, median_nm, gsd, n_agglomerates, shape, spp, seed)
-    except ValueError as e: raise SystemExit(f"drg_demo: {e}")
     print(f"wrote {len(paths)} files to {Path(out).resolve()}:")
     for k, v in paths.items(): print(f"  {k}")
     simsim_epochs = _demo_epochs(simsim_mode, simsim_epochs)
@@ -102,6 +110,6 @@ def drg_demo(out: Param("output folder", str)='drg_out',
         print(f"\nsim-to-sim ({simsim_mode} model): training the GAN for {simsim_epochs * 100} steps against images with hidden parameters "
               f"(about {max(1, round(minutes))} min on 2 CPU cores; run again to resume)...", flush=True)
         where = Path(out)/f'simsim_{simsim_mode}'
-        r = simsim(where, mode=simsim_mode, epochs=simsim_epochs, seed=seed)
+        with cli_errors('drg_demo'): r = simsim(where, mode=simsim_mode, epochs=simsim_epochs, seed=seed)
         print(format_table(r['table']))
         print(f"{r['steps']} steps at {r['s_per_step']:.3f} s, {r['seconds'] / 60:.1f} min; curves in {where/'simsim.png'}")

@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #c00-002
 from __future__ import annotations
 import errno, hashlib, json, numbers, os, re, sys, glob, math, shutil, tempfile, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -15,8 +16,9 @@ import torch
 __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARAMS', 'RENDER_PARAMS', 'MICROSCOPE_PARAMS',
            'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'check', 'check_number',
            'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available', 'default_variant',
-           'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'atomic_write', 'digest',
-           'architecture', 'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
+           'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'atomic_write', 'check_out_dir',
+           'check_out_file', 'cli_errors', 'digest', 'architecture', 'as_json', 'check_same_run', 'read_json',
+           'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c00-033b
 def check(cond, # the condition that must hold
@@ -311,6 +313,45 @@ def atomic_write(path: str|Path, # the file to write
         raise OSError(errno.ENOSPC, f"the disk is full: writing {path} failed ({free_mb:.0f} MB free now). Free some "
                                     f"space and run again; files written before are kept") from err
     return path
+
+# %% ../nbs/00_core.ipynb #c00-036b2
+def _writable_base(path: Path, name: str) -> None:
+    "The nearest existing folder at or above `path` must be a writable folder."
+    base = path
+    while not base.exists() and base != base.parent: base = base.parent
+    check(base.is_dir(), f"{name}={str(path)!r} lies under the file {str(base)!r}: choose a path in a folder")
+    check(os.access(base, os.W_OK | os.X_OK), f"{name}={str(path)!r}: {str(base)!r} is not writable: choose another location")
+
+def check_out_dir(out, # the folder the caller wants written
+                  name: str='out', # the argument's name
+                 ) -> Path:
+    "`out` as a Path when it can be a folder to write into (not empty, not a file, writable); else one clear error."
+    check(out is not None and str(out).strip() != '', f"{name} must name a folder, got {out!r}")
+    out = Path(out)
+    check(not out.exists() or out.is_dir(), f"{name}={str(out)!r} is an existing file: name a folder")
+    _writable_base(out, name)
+    return out
+
+def check_out_file(path, # the file the caller wants written
+                   name: str='out', # the argument's name
+                  ) -> Path:
+    "`path` as a Path when it can be a file to write (not empty, not a folder, in a writable place); else one clear error."
+    check(path is not None and str(path).strip() != '', f"{name} must name a file, got {path!r}")
+    path = Path(path)
+    check(not path.is_dir(), f"{name}={str(path)!r} is a folder: name a file")
+    _writable_base(path.parent, name)
+    return path
+
+# %% ../nbs/00_core.ipynb #c00-036b5
+@contextmanager
+def cli_errors(prog: str, # the command's name, printed first
+              ):
+    "Turn `ValueError`, `TypeError` and `OSError` into `SystemExit('prog: message')`: one line, no traceback."
+    try: yield
+    except (ValueError, TypeError, OSError) as err:
+        where = f": {err.filename}" if isinstance(err, OSError) and err.filename else ''
+        msg = f"{err.strerror}{where}" if isinstance(err, OSError) and err.strerror else str(err)
+        raise SystemExit(f"{prog}: {msg}") from None
 
 # %% ../nbs/00_core.ipynb #c00-036d
 def digest(*arrays) -> str:

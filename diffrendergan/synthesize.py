@@ -12,7 +12,7 @@ import torch
 import tifffile
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_same_run, read_json
+from .core import atomic_write, check, check_number, check_same_run, read_json, check_out_dir
 from .generator import Generator, _mix
 from .masks import masks as make_masks
 
@@ -113,13 +113,6 @@ def write_pair(out: Path, i: int, img: np.ndarray, m: dict, formats: tuple, nn: 
         atomic_write(next(files), lambda t: Path(t).write_text(json.dumps(_coco_part(i, m['instances']))))
 
 # %% ../nbs/14_synthesize.ipynb #c14-013
-def _check_out(out) -> Path:
-    "An output folder: not empty, not an existing file."
-    check(out is not None and str(out).strip() != '', "out must name a folder, got an empty path")
-    out = Path(out)
-    check(not out.exists() or out.is_dir(), f"out={str(out)!r} is an existing file: name a folder")
-    return out
-
 def synthesize(gen: Generator, # a (trained) generator; its scene supplies the masks
                n: int, # accepted pairs wanted
                out: str|Path, # output folder (resumes when it holds a run with the same settings)
@@ -143,7 +136,7 @@ def synthesize(gen: Generator, # a (trained) generator; its scene supplies the m
           f"name must be letters, digits, '-' or '_' (it names nnU-Net folders and files), got {name!r}")
     check(isinstance(filters, Filters), f"filters must be a Filters, got {type(filters).__name__}", TypeError)
     max_tries = 20 * n if max_tries is None else check_number(max_tries, 'max_tries', 1, integer=True)
-    out = _check_out(out)
+    out = check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     nn = out/'nnunet'/f'Dataset{dataset_id:03d}_{name}'
     nm_per_px = gen.scene.field.nm_per_px
