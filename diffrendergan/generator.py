@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS, architecture, digest
+from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS, architecture, digest, check, check_number
 from .shapes import MeshBank
 from .layout import Field, Layout, SizeDist, LogNormal, sample_layout
 from .scene import Scene
@@ -70,6 +70,7 @@ class ParamHead(nn.Module):
         unknown = sorted(set(learn) - set(ALL_PARAMS))
         if unknown: raise ValueError(f"cannot learn unknown parameter(s) {unknown}; valid: {sorted(ALL_PARAMS)}")
         if not learn: raise ValueError("learn at least one parameter")
+        hidden = check_number(hidden, 'hidden', 1, integer=True)
         self.learn = tuple(learn); start = start or {}
         lo = torch.tensor([ALL_PARAMS[n].lo for n in learn]); hi = torch.tensor([ALL_PARAMS[n].hi for n in learn])
         self.register_buffer('lo', lo); self.register_buffer('hi', hi)
@@ -107,6 +108,8 @@ class Generator(nn.Module):
         if sampler.field != scene.field: raise ValueError("the sampler's field differs from the scene's: use one Field for both")
         if sampler.max_particles > scene.max_particles: raise ValueError(f"the sampler draws up to {sampler.max_particles} particles but the scene has {scene.max_particles} slots")
         if layouts is not None and layouts < 1: raise ValueError(f"layouts must be >= 1 or None, got {layouts}")
+        unknown_parts = sorted(set(parts) - set(MICROSCOPE_PARTS))
+        check(not unknown_parts, f"parts names unknown microscope part(s) {unknown_parts}; valid: {MICROSCOPE_PARTS}")
         self.table = getattr(scene, 'params_table', RENDER_PARAMS)
         known = {**self.table, **MICROSCOPE_PARAMS}
         fixed = dict(fixed or {})

@@ -8,6 +8,7 @@ import math, warnings
 from dataclasses import dataclass
 import numpy as np
 from scipy import stats
+from .core import check, check_number
 from .shapes import MeshBank
 
 # %% auto #0
@@ -23,9 +24,9 @@ class Field:
     nm_per_px: float = 7.344
 
     def __post_init__(self):
-        if int(self.height) != self.height or int(self.width) != self.width or min(self.height, self.width) < 1:
-            raise ValueError(f"height and width must be positive integers, got {self.height} x {self.width}")
-        if not (self.nm_per_px > 0 and math.isfinite(self.nm_per_px)): raise ValueError(f"nm_per_px must be positive, got {self.nm_per_px}")
+        for side in ('height', 'width'):
+            check_number(getattr(self, side), side, 8, integer=True, fix='a field of view of a few pixels shows no particle')
+        check_number(self.nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
     @property
     def height_nm(self) -> float: return self.height * self.nm_per_px
     @property
@@ -43,7 +44,7 @@ class LogNormal(SizeDist):
     median_nm: float = 160.
     gsd: float = 1.25
     def __post_init__(self):
-        if self.median_nm <= 0 or self.gsd < 1: raise ValueError("LogNormal needs median_nm > 0 and gsd >= 1")
+        check_number(self.median_nm, 'median_nm', 0, lo_open=True); check_number(self.gsd, 'gsd', 1, fix='1 means all of one size')
     def sample(self, n, rng): return self.median_nm * np.exp(math.log(self.gsd) * rng.standard_normal(n))
     def cdf(self, x): return stats.lognorm(s=max(math.log(self.gsd), 1e-12), scale=self.median_nm).cdf(x)
 
@@ -54,7 +55,8 @@ class Normal(SizeDist):
     std_nm: float = 30.
     min_nm: float = 1.
     def __post_init__(self):
-        if self.std_nm < 0 or self.min_nm <= 0 or self.mean_nm <= self.min_nm: raise ValueError("Normal needs std_nm >= 0 and mean_nm > min_nm > 0")
+        check_number(self.std_nm, 'std_nm', 0); check_number(self.min_nm, 'min_nm', 0, lo_open=True)
+        check(check_number(self.mean_nm, 'mean_nm', 0) > self.min_nm, f"mean_nm must be > min_nm ({self.min_nm}), got {self.mean_nm}")
     def _d(self):
         s = max(self.std_nm, 1e-12); return stats.truncnorm((self.min_nm - self.mean_nm) / s, np.inf, loc=self.mean_nm, scale=s)
     def sample(self, n, rng): return self._d().rvs(n, random_state=rng)

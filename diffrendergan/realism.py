@@ -9,11 +9,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .core import check
 from .losses import radial_power
 
 # %% auto #0
 __all__ = ['sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance', 'random_features', 'mmd2_poly',
-           'kid_random', 'inception_metrics', 'realism']
+           'kid_random', 'inception_metrics', 'check_images', 'realism']
 
 # %% ../nbs/10_realism.ipynb #c10-007
 def _laplacian_pyramid(x, levels):
@@ -103,7 +104,17 @@ def inception_metrics(real: torch.Tensor, fake: torch.Tensor, path: str|None=Non
     return {'fid': fid, 'kid': 1000 * mmd2_poly(fa.float(), fb.float())}
 
 # %% ../nbs/10_realism.ipynb #c10-019
+def check_images(x, name: str, min_n: int=2) -> torch.Tensor:
+    "A batch of images (N, 1, H, W), N >= `min_n`, finite; else one error naming `name`."
+    check(torch.is_tensor(x) and x.dim() == 4 and x.shape[1] == 1, f"{name} must be a (N, 1, H, W) tensor of images, got "
+                                                                   f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+    check(len(x) >= min_n, f"{name} needs at least {min_n} images to compare distributions, got {len(x)}")
+    check(bool(torch.isfinite(x).all()), f"{name} contains NaN or infinite values")
+    return x
+
 def realism(real: torch.Tensor, fake: torch.Tensor, seed: int=0) -> dict:
     "Every weight-free realism metric of `fake` against `real` (lower is better); 'swd' is the headline."
+    check_images(real, 'real'); check_images(fake, 'fake')
+    check(real.shape[1:] == fake.shape[1:], f"real and fake images differ in size: {tuple(real.shape[1:])} vs {tuple(fake.shape[1:])}")
     return {'swd': sliced_wasserstein(real, fake, seed=seed), 'kid_rand': kid_random(real, fake, seed),
             'hist': histogram_distance(real, fake, seed=seed), 'psd': spectrum_distance(real, fake)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
-from .core import setup_mitsuba, check_params, RENDER_PARAMS, torch_device
+from .core import setup_mitsuba, check_params, check_number, RENDER_PARAMS, torch_device
 from .shapes import MeshBank
 from .layout import Field, Layout
 
@@ -151,7 +151,8 @@ def render(self, params: dict|None=None, # name -> float or scalar tensor (see `
     "Render a (height, width) image; differentiable w.r.t. every parameter tensor that requires grad."
     p = check_params(params)
     if layout is not None and layout is not self.layout: self.set_layout(layout)
-    spp, spp_grad = spp or self.spp, spp_grad or self.spp_grad
+    spp = self.spp if spp is None else check_number(spp, 'spp', 1, integer=True)
+    spp_grad = self.spp_grad if spp_grad is None else check_number(spp_grad, 'spp_grad', 1, integer=True)
     seed = int(seed) % 2**32
     seed_grad = (seed + 0x9E3779B9) % 2**32 if seed_grad is None else int(seed_grad) % 2**32
     self._gen += 1; gen = self._gen

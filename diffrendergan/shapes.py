@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-from .core import setup_mitsuba
+from .core import setup_mitsuba, check_number
 
 # %% auto #0
 __all__ = ['MeshBank', 'mesh_volume', 'equivalent_diameter', 'icosphere', 'sphere_bank', 'ellipsoid_bank', 'faceted_bank',
@@ -89,6 +89,7 @@ def ellipsoid_bank(axes: tuple=(1.0, 0.8, 0.6), # relative semi-axes
                    subdiv: int=3, seed: int=0) -> MeshBank:
     "Smooth ellipsoids of volume-equivalent diameter 1 with randomly jittered axes."
     if min(axes) <= 0 or not 0 <= jitter < 1: raise ValueError("axes must be positive and jitter in [0, 1)")
+    n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
     rng = np.random.default_rng(seed); v, f = icosphere(subdiv)
     ax = np.asarray(axes, float) * (1 + jitter * rng.uniform(-1, 1, (n_variants, 3)))
     return MeshBank(_normalize(v[None] * ax[:, None, :], f), f, 'ellipsoid', smooth=True)
@@ -100,6 +101,7 @@ def faceted_bank(n_variants: int=16, roughness: float=0.25, # 0: regular polyhed
     "Irregular, flat-shaded grains (noise-displaced icospheres) of volume-equivalent diameter 1."
     if not 0 <= roughness <= 1: raise ValueError(f"roughness must be in [0, 1], got {roughness}")
     if not 0 <= elongation <= 2: raise ValueError(f"elongation must be in [0, 2], got {elongation}")
+    n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
     rng = np.random.default_rng(seed); v, f = icosphere(subdiv); out = []
     for _ in range(n_variants):
         d = rng.normal(size=(6, 3)); d /= np.linalg.norm(d, axis=1, keepdims=True)   # bump directions
@@ -140,6 +142,7 @@ def wire_bank(aspect: float=8.0, # length / diameter
     "Capped tubes (rods when `bend=0`, bent wires otherwise) of length 1 lying in the xy plane."
     if aspect < 1: raise ValueError(f"aspect (length/diameter) must be >= 1, got {aspect}")
     if not 0 <= bend <= 2: raise ValueError(f"bend must be in [0, 2], got {bend}")
+    n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
     rng = np.random.default_rng(seed); radius = 0.5 / aspect; L = 1 - 2 * radius; out = []
     s = np.linspace(-0.5, 0.5, n_along)
     for _ in range(n_variants):
