@@ -86,7 +86,7 @@ class SegConfig:
         check(self.feature_norm in ('instance', 'batch'), f"feature_norm must be 'instance' or 'batch', got {self.feature_norm!r}")
         _check_split(self.split, self.split_h, 'split_h')
         check_number(self.base, 'base', 1, integer=True, fix='it counts channels at full resolution')
-        check_number(self.levels, 'levels', 2, integer=True, fix='a U-Net needs at least two resolution levels')
+        check_number(self.levels, 'levels', 3, integer=True, fix="MONAI's DynUNet needs at least three resolution levels")
         check_number(self.patch, 'patch', 8, integer=True, fix='the training crop and inference window are in pixels')
         for name in ('width', 'min_core', 'min_size'): check_number(getattr(self, name), name, 1, integer=True)
         check(self.patch % 2 ** (self.levels - 1) == 0, f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")
@@ -260,8 +260,9 @@ def fit_segmenter(seg: Segmenter, data: SegData,
         x, y = data.crops(batch, patch, g)
         x, y = augment_pair(x, y, seed * 1_000_003 + step, aug)
         loss = loss_fn(seg(x.to(dev)), y[:, None].to(dev))
-        check(bool(torch.isfinite(loss)), f"the segmenter's loss became {float(loss)} at step {step}: lower lr (now {lr})")
-        opt.zero_grad(); loss.backward(); opt.step(); sched.step(); losses.append(float(loss.detach()))
+        loss_value = float(loss.detach())
+        check(math.isfinite(loss_value), f"the segmenter's loss became {loss_value} at step {step}: lower lr (now {lr})")
+        opt.zero_grad(); loss.backward(); opt.step(); sched.step(); losses.append(loss_value)
         if (step + 1) % checkpoint_every == 0 or step + 1 == stop: save(step + 1)
     return losses
 
