@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import torch
 import kornia
+from .core import check
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'aug_flip', 'aug_rot90', 'aug_translation', 'aug_cutout', 'aug_color', 'diff_augment', 'AdaptiveP']
@@ -37,7 +38,7 @@ def _reflect(i: torch.Tensor, n: int) -> torch.Tensor:
 
 def aug_translation(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, ratio: float=0.125) -> torch.Tensor:
     "Random translation by whole pixels, up to `ratio` of the size, with reflected borders (no resampling)."
-    if not 0 <= ratio <= 1: raise ValueError(f"ratio must be in [0, 1], got {ratio}")
+    check(0 <= ratio <= 1, f"ratio must be in [0, 1], got {ratio}")
     B, C, H, W = x.shape
     t = ((torch.rand(B, 2, generator=g) * 2 - 1) * torch.tensor([W * ratio, H * ratio])).round().long()
     t = t * (torch.rand(B, 1, generator=g) < p)
@@ -75,8 +76,8 @@ def diff_augment(x: torch.Tensor, # (B, 1, H, W) images, real or fake
     "Apply every augmentation of `policy`, each with probability `p`; differentiable with respect to `x`."
     names = [n.strip() for n in policy.split(',') if n.strip()]
     bad = [n for n in names if n not in AUGMENTS]
-    if bad: raise ValueError(f"unknown augmentation(s) {bad}; choose from {list(AUGMENTS)}")
-    if not 0 <= p <= 1: raise ValueError(f"p must be in [0, 1], got {p}")
+    check(not bad, f"unknown augmentation(s) {bad}; choose from {list(AUGMENTS)}")
+    check(0 <= p <= 1, f"p must be in [0, 1], got {p}")
     for n in names: x = AUGMENTS[n](x, p, g)
     return x
 

@@ -110,7 +110,7 @@ def bam_path(path: str|Path|None=None) -> Path:
     if path is None and os.environ.get('DRG_BAM_TIO2'): path = os.environ['DRG_BAM_TIO2']
     if path is not None:
         p = Path(path)
-        if not (p/'images').is_dir(): raise ValueError(f"{p} has no images/ folder. {BAM_HELP}")
+        check((p / 'images').is_dir(), f"{p} has no images/ folder. {BAM_HELP}")
         return p
     import diffrendergan
     here, repo = Path.cwd(), Path(diffrendergan.__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
-from .core import check_number
+from .core import check_number, check
 
 # %% auto #0
 __all__ = ['PatchGAN', 'MultiScaleD', 'make_discriminator']
@@ -25,7 +25,7 @@ class PatchGAN(nn.Module):
                  sn: bool=False, # spectral normalisation on every convolution
                  in_ch: int=1):
         super().__init__()
-        if norm not in ('none', 'batch', 'instance'): raise ValueError(f"norm must be 'none', 'batch' or 'instance', got {norm!r}")
+        check(norm in ('none', 'batch', 'instance'), f"norm must be 'none', 'batch' or 'instance', got {norm!r}")
         nf, n_layers = check_number(nf, 'nf', 1, integer=True), check_number(n_layers, 'n_layers', 1, integer=True)
         w = spectral_norm if sn else (lambda m: m)
         layers, c = [w(nn.Conv2d(in_ch, nf, 4, 2, 1)), nn.LeakyReLU(0.2, True)], nf

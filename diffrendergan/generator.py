@@ -68,8 +68,8 @@ class ParamHead(nn.Module):
                  hidden: int=32):
         super().__init__()
         unknown = sorted(set(learn) - set(ALL_PARAMS))
-        if unknown: raise ValueError(f"cannot learn unknown parameter(s) {unknown}; valid: {sorted(ALL_PARAMS)}")
-        if not learn: raise ValueError("learn at least one parameter")
+        check(not unknown, f"cannot learn unknown parameter(s) {unknown}; valid: {sorted(ALL_PARAMS)}")
+        check(learn, "learn at least one parameter")
         hidden = check_number(hidden, 'hidden', 1, integer=True)
         self.learn = tuple(learn); start = start or {}
         lo = torch.tensor([ALL_PARAMS[n].lo for n in learn]); hi = torch.tensor([ALL_PARAMS[n].hi for n in learn])
@@ -105,9 +105,9 @@ class Generator(nn.Module):
                  layouts: int|None=None, # draw layouts from a pool of this many (reused, so their geometry can be cached); None: a new one per image
                 ):
         super().__init__()
-        if sampler.field != scene.field: raise ValueError("the sampler's field differs from the scene's: use one Field for both")
-        if sampler.max_particles > scene.max_particles: raise ValueError(f"the sampler draws up to {sampler.max_particles} particles but the scene has {scene.max_particles} slots")
-        if layouts is not None and layouts < 1: raise ValueError(f"layouts must be >= 1 or None, got {layouts}")
+        check(sampler.field == scene.field, "the sampler's field differs from the scene's: use one Field for both")
+        check(sampler.max_particles <= scene.max_particles, f"the sampler draws up to {sampler.max_particles} particles but the scene has {scene.max_particles} slots")
+        check(layouts is None or layouts >= 1, f"layouts must be >= 1 or None, got {layouts}")
         unknown_parts = sorted(set(parts) - set(MICROSCOPE_PARTS))
         check(not unknown_parts, f"parts names unknown microscope part(s) {unknown_parts}; valid: {MICROSCOPE_PARTS}")
         self.table = getattr(scene, 'params_table', RENDER_PARAMS)

@@ -69,7 +69,7 @@ class Bimodal(SizeDist):
     b: SizeDist = LogNormal(200., 1.2)
     weight: float = 0.3
     def __post_init__(self):
-        if not 0 <= self.weight <= 1: raise ValueError(f"weight must be in [0, 1], got {self.weight}")
+        check(0 <= self.weight <= 1, f"weight must be in [0, 1], got {self.weight}")
     def sample(self, n, rng):
         pick = rng.uniform(size=n) < self.weight
         return np.where(pick, self.b.sample(n, rng), self.a.sample(n, rng))
@@ -81,7 +81,7 @@ class Empirical(SizeDist):
     sizes_nm: tuple = (160.,)
     def __post_init__(self):
         s = np.asarray(self.sizes_nm, float)
-        if s.size == 0 or not (s > 0).all() or not np.isfinite(s).all(): raise ValueError("Empirical needs a non-empty list of positive sizes")
+        check(s.size != 0 and (s > 0).all() and np.isfinite(s).all(), "Empirical needs a non-empty list of positive sizes")
         object.__setattr__(self, 'sizes_nm', tuple(np.sort(s)))
     def sample(self, n, rng): return rng.choice(np.asarray(self.sizes_nm), n, replace=True)
     def cdf(self, x): return np.searchsorted(np.asarray(self.sizes_nm), x, side='right') / len(self.sizes_nm)
@@ -143,11 +143,11 @@ def sample_layout(bank: MeshBank, # particle meshes (sets extents and resting he
                   seed: int|None=None, # same seed, same layout
                  ) -> Layout:
     "Sample a `Layout` of `n` particles in `field`."
-    if placement not in ('agglomerates', 'uniform'): raise ValueError(f"placement must be 'agglomerates' or 'uniform', got {placement!r}")
-    if stacking not in ('2d', '3d'): raise ValueError(f"stacking must be '2d' or '3d', got {stacking!r}")
-    if n < 0 or int(n) != n: raise ValueError(f"n must be a non-negative integer, got {n}")
-    if n_agglomerates < 1: raise ValueError("n_agglomerates must be >= 1")
-    if not 0 < contact <= 1.5: raise ValueError(f"contact must be in (0, 1.5], got {contact}")
+    check(placement in ('agglomerates', 'uniform'), f"placement must be 'agglomerates' or 'uniform', got {placement!r}")
+    check(stacking in ('2d', '3d'), f"stacking must be '2d' or '3d', got {stacking!r}")
+    check(n >= 0 and int(n) == n, f"n must be a non-negative integer, got {n}")
+    check(n_agglomerates >= 1, "n_agglomerates must be >= 1")
+    check(0 < contact <= 1.5, f"contact must be in (0, 1.5], got {contact}")
     rng = np.random.default_rng(seed)
     s = np.asarray(sizes.sample(n, rng), float)
     var = rng.integers(0, bank.n_variants, n)
@@ -212,7 +212,7 @@ def _grow(L, P, floor, m, planar, contact, k, strict, rng):
     if len(placed) < n:
         msg = (f"only {len(placed)} of {n} particles fit into the {field.height}x{field.width} px field without overlap: "
                "use fewer or smaller particles, a larger field, more agglomerates, contact < 1, or placement='uniform'")
-        if strict: raise ValueError(msg)
+        check(not strict, msg)
         warnings.warn(msg)
     idx = np.array(placed, int)
     return Layout(field, c[idx], L.sizes[idx], L.rotations[idx], L.variants[idx], agg[idx])

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn.functional as F
+from .core import check
 
 # %% auto #0
 __all__ = ['d_loss', 'g_loss', 'real_midpoint', 'r1_penalty', 'radial_power', 'grey_levels', 'soft_cdf', 'match_metric',
@@ -60,11 +61,11 @@ def grey_levels(x: torch.Tensor, # (B, 1, H, W) real images
                 max_pixels: int=1_000_000, # quantiles of an evenly strided subset of at most this many pixels
                ) -> tuple:
     "Levels at the `(j + 1/2) / n_levels` quantiles of the pixels of `x`, and a step width of half their mean spacing: `(levels, tau)`."
-    if n_levels < 2: raise ValueError(f"n_levels must be >= 2, got {n_levels}")
+    check(n_levels >= 2, f"n_levels must be >= 2, got {n_levels}")
     v = x.detach().flatten(); v = v[::max(1, -(-len(v) // max_pixels))].float()
     levels = torch.quantile(v, (torch.arange(n_levels, dtype=v.dtype, device=v.device) + 0.5) / n_levels)
     tau = float(levels[-1] - levels[0]) / (2 * (n_levels - 1))
-    if not tau > 0: raise ValueError("the real images have (nearly) one grey level: grey-level matching needs contrast")
+    check(tau > 0, "the real images have (nearly) one grey level: grey-level matching needs contrast")
     return levels.to(x.dtype), tau
 
 def soft_cdf(x: torch.Tensor, # (B, 1, H, W) images
@@ -79,8 +80,8 @@ def match_metric(dev: torch.Tensor, # (N, D) the statistics of N single real ima
                  shrink: float=0.1, # weight of the diagonal in the shrunk covariance
                 ) -> torch.Tensor:
     "Inverse of the images' covariance of the statistics, shrunk towards its diagonal with spreads floored at a tenth of the median: (D, D)."
-    if dev.dim() != 2 or len(dev) < 2: raise ValueError(f"need (N, D) statistics of N >= 2 images, got {tuple(dev.shape)}")
-    if not 0 <= shrink <= 1: raise ValueError(f"shrink must be in [0, 1], got {shrink}")
+    check(dev.dim() == 2 and len(dev) >= 2, f"need (N, D) statistics of N >= 2 images, got {tuple(dev.shape)}")
+    check(0 <= shrink <= 1, f"shrink must be in [0, 1], got {shrink}")
     C = torch.cov(dev.double().T).reshape(dev.shape[1], dev.shape[1])
     var = C.diagonal().clamp_min(float(C.diagonal().sqrt().median()) ** 2 / 100 + 1e-30)
     C = (1 - shrink) * C + shrink * torch.diag(var)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from .scene import Scene
 from .layout import Layout
+from .core import check
 
 # %% auto #0
 __all__ = ['BACKGROUND', 'PARTICLE', 'CONTOUR', 'instance_map', 'semantic_mask', 'contour_map', 'masks']
@@ -28,8 +29,8 @@ def contour_map(ids: np.ndarray, # instance map (0 = background)
                 mode: str='all', # 'all': every instance boundary; 'touching': only where two particles meet
                ) -> np.ndarray:
     "Three-class map (uint8): 0 background, 1 particle, 2 contour."
-    if mode not in ('all', 'touching'): raise ValueError(f"mode must be 'all' or 'touching', got {mode!r}")
-    if width < 1: raise ValueError(f"width must be >= 1, got {width}")
+    check(mode in ('all', 'touching'), f"mode must be 'all' or 'touching', got {mode!r}")
+    check(width >= 1, f"width must be >= 1, got {width}")
     cur = np.asarray(ids).astype(np.int64).copy(); contour = np.zeros(cur.shape, bool)
     for _ in range(width):
         edge = np.zeros_like(contour)

@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 import kornia
-from .core import MICROSCOPE_PARAMS
+from .core import MICROSCOPE_PARAMS, check
 
 # %% auto #0
 __all__ = ['MICROSCOPE_PARTS', 'RANDOM_PARTS', 'probe_blur', 'scan_jitter', 'detector_noise', 'microscope']
@@ -19,7 +19,7 @@ def _p(params, name, x):
     spec = MICROSCOPE_PARAMS[name]
     v = params.get(name, spec.default)
     v = (v if isinstance(v, torch.Tensor) else torch.tensor(float(v))).to(x.device, x.dtype)
-    if v.numel() not in (1, x.shape[0]): raise ValueError(f"{name} must be a scalar or one value per image ({x.shape[0]}), got shape {tuple(v.shape)}")
+    check(v.numel() in (1, x.shape[0]), f"{name} must be a scalar or one value per image ({x.shape[0]}), got shape {tuple(v.shape)}")
     d = v.detach()
     if torch.isnan(d).any(): spec.check(float('nan'))
     spec.check(d.min()); spec.check(d.max())                         # ParamSpec's range check and message
@@ -63,12 +63,12 @@ def microscope(x: torch.Tensor, # rendered images (B, 1, H, W) or (H, W)
     "Apply the detector model to rendered images."
     params = params or {}
     unknown = sorted(set(params) - set(MICROSCOPE_PARAMS))
-    if unknown: raise ValueError(f"unknown microscope parameter(s) {unknown}; valid: {sorted(MICROSCOPE_PARAMS)}")
+    check(not unknown, f"unknown microscope parameter(s) {unknown}; valid: {sorted(MICROSCOPE_PARAMS)}")
     bad = sorted(set(parts) - set(MICROSCOPE_PARTS))
-    if bad: raise ValueError(f"unknown microscope part(s) {bad}; valid: {MICROSCOPE_PARTS}")
+    check(not bad, f"unknown microscope part(s) {bad}; valid: {MICROSCOPE_PARTS}")
     squeeze = x.dim() == 2
     if squeeze: x = x[None, None]
-    if x.dim() != 4 or x.shape[1] != 1: raise ValueError(f"images must be (B, 1, H, W) or (H, W), got {tuple(x.shape)}")
+    check(x.dim() == 4 and x.shape[1] == 1, f"images must be (B, 1, H, W) or (H, W), got {tuple(x.shape)}")
     g = lambda n: _p(params, f'microscope.{n}', x)
     if 'blur' in parts: x = probe_blur(x, g('blur'))
     if 'gain' in parts: x = x * g('gain')

@@ -8,7 +8,7 @@ import json, os, time
 from pathlib import Path
 import numpy as np
 import torch
-from .core import atomic_write, ALL_PARAMS, MICROSCOPE_PARAMS
+from .core import atomic_write, ALL_PARAMS, MICROSCOPE_PARAMS, check
 from .data import BAM_NM_PER_PX
 from .shapes import faceted_bank
 from .layout import Field, LogNormal
@@ -71,10 +71,10 @@ def simsim(out: str|Path|None=None, # folder for the table, curves and training 
            match: float=1., # weight of matching the reals' spectrum and grey levels (`GANTrainer`; 0: the adversarial loss alone)
            seed: int=0, progress: bool=True) -> dict:
     "Train from `start` against images rendered with `truth`; returns the recovery table, history and timing."
-    if mode not in SIMSIM_CASES: raise ValueError(f"mode must be one of {tuple(SIMSIM_CASES)}, got {mode!r}")
+    check(mode in SIMSIM_CASES, f"mode must be one of {tuple(SIMSIM_CASES)}, got {mode!r}")
     truth, start = truth or SIMSIM_CASES[mode][0], start or SIMSIM_CASES[mode][1]
     epochs = SIMSIM_EPOCHS.get(mode, 24) if epochs is None else epochs
-    if set(truth) != set(start): raise ValueError("truth and start must name the same parameters")
+    check(set(truth) == set(start), "truth and start must name the same parameters")
     t0 = time.perf_counter(); torch.manual_seed(seed)
     scene, sampler = simsim_scene(mode, size, nm_per_px, spp, seed)
     learn = tuple(truth)
@@ -118,13 +118,13 @@ def image_sensitivity(gen: Generator, # its head's current values are the point 
                      ) -> dict:
     "How much a 10 % change of each parameter changes the noise-free images, alone and with the others adjusting to hide it."
     keys = list(keys)
-    if not keys: raise ValueError("keys is empty: give at least one step key")
-    if not 0 < rel_step < 0.5: raise ValueError(f"rel_step must be in (0, 0.5), got {rel_step}")
+    check(keys, "keys is empty: give at least one step key")
+    check(0 < rel_step < 0.5, f"rel_step must be in (0, 0.5), got {rel_step}")
     noisy = {f'microscope.{q}' for q in RANDOM_PARTS}
     names = tuple(n for n in gen.head.learn if n not in noisy) if names is None else tuple(names)
     bad = sorted(set(names) - set(gen.table) - set(MICROSCOPE_PARAMS) | set(names) & noisy)
-    if bad: raise ValueError(f"cannot analyse {bad}: name parameters of the generator's appearance model or its blur, gain or offset")
-    if not names: raise ValueError("no parameter to analyse: the generator learns only noise parameters; pass names=")
+    check(not bad, f"cannot analyse {bad}: name parameters of the generator's appearance model or its blur, gain or offset")
+    check(names, "no parameter to analyse: the generator learns only noise parameters; pass names=")
     J, parts = [], _noise_free(gen)
     with torch.no_grad():
         for key in keys:
@@ -160,15 +160,15 @@ def match_precision(gen: Generator, # its head's current values are the point an
                    ) -> dict:
     "Standard error (relative) of each parameter fitted by matching the statistics of `len(keys)` real images, with `MatchStats` weights and with equal weights."
     keys = list(keys)
-    if len(keys) < 4: raise ValueError(f"need at least 4 keys (images), got {len(keys)}")
-    if not 0 < rel_step < 0.5: raise ValueError(f"rel_step must be in (0, 0.5), got {rel_step}")
+    check(len(keys) >= 4, f"need at least 4 keys (images), got {len(keys)}")
+    check(0 < rel_step < 0.5, f"rel_step must be in (0, 0.5), got {rel_step}")
     names = tuple(gen.head.learn) if names is None else tuple(names)
     bad = sorted(set(names) - set(gen.table) - set(MICROSCOPE_PARAMS))
-    if bad: raise ValueError(f"cannot analyse {bad}: name parameters of the generator's appearance model or its microscope")
+    check(not bad, f"cannot analyse {bad}: name parameters of the generator's appearance model or its microscope")
     with torch.no_grad():
         p0 = {k: float(v) for k, v in gen.params(gen.layout(keys[0])).items() if k in names}
         zero = sorted(n for n in names if p0[n] == 0)
-        if zero: raise ValueError(f"{zero} are 0: a relative step cannot move them; analyse them at a non-zero value (start=) or leave them out (names=)")
+        check(not zero, f"{zero} are 0: a relative step cannot move them; analyse them at a non-zero value (start=) or leave them out (names=)")
         pts = [p0] + [{**p0, n: p0[n] * f} for n in names for f in (1 + rel_step, 1 - rel_step)]
         xs = [[] for _ in pts]
         for k in keys:                                                    # layout by layout: its geometry is reused

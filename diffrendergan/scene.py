@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
-from .core import setup_mitsuba, check_params, check_number, RENDER_PARAMS, torch_device
+from .core import setup_mitsuba, check_params, check_number, RENDER_PARAMS, torch_device, check
 from .shapes import MeshBank
 from .layout import Field, Layout
 
@@ -30,14 +30,14 @@ class Scene:
                  ring_elevation: tuple=(5., 25.), # elevation band of the ring emitter, degrees above the substrate
                  variant: str|None=None, # Mitsuba variant (default: GPU if available)
                 ):
-        if not isinstance(bank, MeshBank): raise ValueError(f"bank must be a MeshBank (see diffrendergan.shapes), got {type(bank).__name__}")
-        if camera not in ('orthographic', 'perspective'): raise ValueError(f"camera must be 'orthographic' or 'perspective', got {camera!r}")
-        if integrator not in _INTEGRATORS: raise ValueError(f"integrator must be one of {_INTEGRATORS}, got {integrator!r}")
+        check(isinstance(bank, MeshBank), f"bank must be a MeshBank (see diffrendergan.shapes), got {type(bank).__name__}")
+        check(camera in ('orthographic', 'perspective'), f"camera must be 'orthographic' or 'perspective', got {camera!r}")
+        check(integrator in _INTEGRATORS, f"integrator must be one of {_INTEGRATORS}, got {integrator!r}")
         if integrator.endswith('projective') and camera != 'perspective':
             raise ValueError(f"the {integrator} integrator (geometry gradients) supports only perspective cameras: use camera='perspective'")
-        if not 1 <= max_particles <= 4096: raise ValueError(f"max_particles must be in 1..4096, got {max_particles}")
-        if spp < 1 or spp_grad < 1: raise ValueError("spp and spp_grad must be >= 1")
-        if not 0 < ring_elevation[0] < ring_elevation[1] < 90: raise ValueError("ring_elevation must be (low, high) degrees with 0 < low < high < 90")
+        check(1 <= max_particles <= 4096, f"max_particles must be in 1..4096, got {max_particles}")
+        check(spp >= 1 and spp_grad >= 1, "spp and spp_grad must be >= 1")
+        check(0 < ring_elevation[0] < ring_elevation[1] < 90, "ring_elevation must be (low, high) degrees with 0 < low < high < 90")
         self.bank, self.field, self.max_particles = bank, field, max_particles
         self.camera, self.integrator, self.spp, self.spp_grad = camera, integrator, spp, spp_grad
         self.mi = mi = setup_mitsuba(variant)
@@ -122,10 +122,10 @@ Scene.world_vertices = world_vertices
 def set_layout(self, layout: Layout|None):
     "Move the particle meshes to `layout` (None: no particles)."
     if layout is not None:
-        if not isinstance(layout, Layout): raise ValueError(f"layout must be a Layout (see diffrendergan.layout), got {type(layout).__name__}")
-        if layout.field != self.field: raise ValueError(f"layout field {layout.field} differs from the scene's {self.field}: sample the layout with the scene's field")
-        if len(layout) > self.max_particles: raise ValueError(f"layout has {len(layout)} particles but the scene only {self.max_particles} slots: build the Scene with max_particles >= {len(layout)}")
-        if len(layout) and layout.variants.max() >= self.bank.n_variants: raise ValueError("layout uses mesh variants the scene's bank does not have: sample it with the same bank")
+        check(isinstance(layout, Layout), f"layout must be a Layout (see diffrendergan.layout), got {type(layout).__name__}")
+        check(layout.field == self.field, f"layout field {layout.field} differs from the scene's {self.field}: sample the layout with the scene's field")
+        check(len(layout) <= self.max_particles, f"layout has {len(layout)} particles but the scene only {self.max_particles} slots: build the Scene with max_particles >= {len(layout)}")
+        check(not len(layout) or layout.variants.max() < self.bank.n_variants, "layout uses mesh variants the scene's bank does not have: sample it with the same bank")
     n = 0 if layout is None else len(layout)
     V = self.world_vertices(layout) if n else None
     for i in range(n): self.params[self._slot_keys[i]] = self.mi.Float(V[i].ravel())

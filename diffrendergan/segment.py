@@ -33,8 +33,8 @@ SPLITS = ('distance', 'probability')
 
 def _check_split(split: str, h: float, h_name: str='h'):
     "Raise a `ValueError` unless `split` is one of SPLITS and the neck depth `h` is positive."
-    if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if not h > 0: raise ValueError(f"{h_name} must be > 0 px, got {h}")
+    check(split in SPLITS, f"split must be one of {SPLITS}, got {split!r}")
+    check(h > 0, f"{h_name} must be > 0 px, got {h}")
 
 def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (background, interior, contour)
                          min_core: int=4, # smallest interior component that seeds a particle, px
@@ -44,7 +44,7 @@ def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (bac
                         ) -> np.ndarray:
     "Instance map (H, W) int32 from class probabilities: cores -> seeds -> watershed over the foreground."
     p = np.asarray(probs)
-    if p.ndim != 3 or p.shape[0] != 3: raise ValueError(f"probs must be (3, H, W), got {p.shape}")
+    check(p.ndim == 3 and p.shape[0] == 3, f"probs must be (3, H, W), got {p.shape}")
     _check_split(split, h)
     cls = p.argmax(0); fg = cls > 0
     cores = label(cls == 1, connectivity=1)
@@ -159,7 +159,7 @@ class SegData:
         for _ in range(n):
             i = int(torch.randint(len(self), (1,), generator=g)); x, y = self.images[i], self.targets[i]
             H, W = x.shape
-            if H < patch or W < patch: raise ValueError(f"image {i} ({H}x{W}) is smaller than the patch ({patch})")
+            check(H >= patch and W >= patch, f"image {i} ({H}x{W}) is smaller than the patch ({patch})")
             for _ in range(10):
                 r, c = (int(torch.randint(H - patch + 1, (1,), generator=g)), int(torch.randint(W - patch + 1, (1,), generator=g)))
                 if (y[r:r + patch, c:c + patch] > 0).any() or float(torch.rand(1, generator=g)) > fg_bias: break

@@ -9,7 +9,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .core import APPEARANCES, check_params
+from .core import APPEARANCES, check_params, check
 from .shapes import MeshBank
 from .layout import Field, Layout
 from .scene import Scene
@@ -73,7 +73,7 @@ def shade_sem(g: GBuffer, particle, substrate, tilt, shadow, edge=0., edge_width
 
 def shade_transmission(g: GBuffer, background, mfp) -> torch.Tensor:
     "Bright-field transmission image (H, W): `background * exp(-thickness / mfp)`."
-    if g.thickness is None: raise ValueError("this GBuffer has no thickness map: build it with gbuffer(..., thickness=True)")
+    check(g.thickness is not None, "this GBuffer has no thickness map: build it with gbuffer(..., thickness=True)")
     return _down(background * torch.exp(-g.thickness / mfp), g.ss)
 
 def shade(g: GBuffer, mode: str, # 'se', 'bse' or 'transmission'
@@ -81,7 +81,7 @@ def shade(g: GBuffer, mode: str, # 'se', 'bse' or 'transmission'
           seed: int=0, # seed of random parts (the SE substrate texture)
          ) -> torch.Tensor:
     "Shade `g` with appearance model `mode`: an (H, W) image, differentiable w.r.t. every tensor parameter."
-    if mode not in SHADED_MODES: raise ValueError(f"mode must be one of {SHADED_MODES}, got {mode!r}")
+    check(mode in SHADED_MODES, f"mode must be one of {SHADED_MODES}, got {mode!r}")
     checked, params = check_params(params, APPEARANCES[mode]), params or {}       # validated; given tensors keep their dtype
     p = {k.split('.', 1)[1]: (params[k] if isinstance(params.get(k), torch.Tensor) else v).reshape(()).to(g.cos.device, g.cos.dtype)
          for k, v in checked.items()}
@@ -97,8 +97,8 @@ class ShadedScene:
                  detector: tuple|None=(0., 35.), # side detector (azimuth, elevation) in degrees for shadowing; None: in-lens, no shadows
                  cache: int=0, # geometry buffers kept for reuse, besides the latest
                  variant: str|None=None):
-        if mode not in SHADED_MODES: raise ValueError(f"mode must be one of {SHADED_MODES} (the path-traced model is Scene), got {mode!r}")
-        if cache < 0: raise ValueError(f"cache must be >= 0, got {cache}")
+        check(mode in SHADED_MODES, f"mode must be one of {SHADED_MODES} (the path-traced model is Scene), got {mode!r}")
+        check(cache >= 0, f"cache must be >= 0, got {cache}")
         self.geometry = Scene(bank, field, max_particles=max_particles, spp=1, spp_grad=1, variant=variant)
         self.mode, self.ss, self.detector, self.cache = mode, ss, detector, cache
         self.params_table = APPEARANCES[mode]
@@ -151,5 +151,5 @@ def make_scene(mode: str, # 'principled' (path-traced, the paper's) or one of SH
               ):
     "A `Scene` (mode 'principled') or a `ShadedScene` with one signature."
     if mode == 'principled': return Scene(bank, field, max_particles=max_particles, spp=spp, **kwargs)
-    if mode not in SHADED_MODES: raise ValueError(f"mode must be 'principled' or one of {SHADED_MODES}, got {mode!r}")
+    check(mode in SHADED_MODES, f"mode must be 'principled' or one of {SHADED_MODES}, got {mode!r}")
     return ShadedScene(bank, field, mode, max_particles=max_particles, **kwargs)

@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-from .core import setup_mitsuba, check_number
+from .core import setup_mitsuba, check_number, check
 
 # %% auto #0
 __all__ = ['MeshBank', 'mesh_volume', 'equivalent_diameter', 'icosphere', 'sphere_bank', 'ellipsoid_bank', 'faceted_bank',
@@ -27,11 +27,11 @@ class MeshBank:
     def __post_init__(self):
         self.verts = np.asarray(self.verts, np.float32); self.faces = np.asarray(self.faces, np.uint32)
         if self.verts.ndim == 2: self.verts = self.verts[None]
-        if self.verts.ndim != 3 or self.verts.shape[-1] != 3: raise ValueError(f"verts must be (K, V, 3), got {self.verts.shape}")
-        if self.faces.ndim != 2 or self.faces.shape[1] != 3: raise ValueError(f"faces must be (F, 3), got {self.faces.shape}")
-        if len(self.faces) == 0 or self.faces.max() >= self.verts.shape[1]: raise ValueError("faces index vertices that do not exist")
-        if not np.isfinite(self.verts).all(): raise ValueError("vertex positions must be finite")
-        if self.orient not in ('random', 'flat'): raise ValueError(f"orient must be 'random' or 'flat', got {self.orient!r}")
+        check(self.verts.ndim == 3 and self.verts.shape[-1] == 3, f"verts must be (K, V, 3), got {self.verts.shape}")
+        check(self.faces.ndim == 2 and self.faces.shape[1] == 3, f"faces must be (F, 3), got {self.faces.shape}")
+        check(len(self.faces) != 0 and self.faces.max() < self.verts.shape[1], "faces index vertices that do not exist")
+        check(np.isfinite(self.verts).all(), "vertex positions must be finite")
+        check(self.orient in ('random', 'flat'), f"orient must be 'random' or 'flat', got {self.orient!r}")
 
     @property
     def n_variants(self) -> int: return self.verts.shape[0]
@@ -60,7 +60,7 @@ _ICO_F = [(0, 11, 5), (0, 5, 1), (0, 1, 7), (0, 7, 10), (0, 10, 11), (1, 5, 9), 
 def icosphere(subdiv: int=3, # each level splits every triangle into four: 12, 42, 162, 642, 2562 vertices
              ) -> tuple[np.ndarray, np.ndarray]:
     "Unit-radius icosphere: `(verts (V, 3), faces (F, 3))`."
-    if not 0 <= subdiv <= 6: raise ValueError(f"subdiv must be in 0..6, got {subdiv}")
+    check(0 <= subdiv <= 6, f"subdiv must be in 0..6, got {subdiv}")
     v = np.array(_ICO_V, np.float64); v /= np.linalg.norm(v, axis=1, keepdims=True)
     f = np.array(_ICO_F, np.int64)
     for _ in range(subdiv):
@@ -88,7 +88,7 @@ def ellipsoid_bank(axes: tuple=(1.0, 0.8, 0.6), # relative semi-axes
                    n_variants: int=8, jitter: float=0.1, # relative random change of each axis per variant
                    subdiv: int=3, seed: int=0) -> MeshBank:
     "Smooth ellipsoids of volume-equivalent diameter 1 with randomly jittered axes."
-    if min(axes) <= 0 or not 0 <= jitter < 1: raise ValueError("axes must be positive and jitter in [0, 1)")
+    check(min(axes) > 0 and 0 <= jitter < 1, "axes must be positive and jitter in [0, 1)")
     n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
     rng = np.random.default_rng(seed); v, f = icosphere(subdiv)
     ax = np.asarray(axes, float) * (1 + jitter * rng.uniform(-1, 1, (n_variants, 3)))
@@ -99,8 +99,8 @@ def faceted_bank(n_variants: int=16, roughness: float=0.25, # 0: regular polyhed
                  elongation: float=0.3, # maximum random stretch along one axis (0.3 = up to 1.3x)
                  subdiv: int=2, seed: int=0) -> MeshBank:
     "Irregular, flat-shaded grains (noise-displaced icospheres) of volume-equivalent diameter 1."
-    if not 0 <= roughness <= 1: raise ValueError(f"roughness must be in [0, 1], got {roughness}")
-    if not 0 <= elongation <= 2: raise ValueError(f"elongation must be in [0, 2], got {elongation}")
+    check(0 <= roughness <= 1, f"roughness must be in [0, 1], got {roughness}")
+    check(0 <= elongation <= 2, f"elongation must be in [0, 2], got {elongation}")
     n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
     rng = np.random.default_rng(seed); v, f = icosphere(subdiv); out = []
     for _ in range(n_variants):
@@ -140,8 +140,8 @@ def wire_bank(aspect: float=8.0, # length / diameter
               bend: float=0.0,   # 0: straight rods; 1: strongly curved wires
               n_variants: int=8, n_along: int=16, n_around: int=12, seed: int=0) -> MeshBank:
     "Capped tubes (rods when `bend=0`, bent wires otherwise) of length 1 lying in the xy plane."
-    if aspect < 1: raise ValueError(f"aspect (length/diameter) must be >= 1, got {aspect}")
-    if not 0 <= bend <= 2: raise ValueError(f"bend must be in [0, 2], got {bend}")
+    check(aspect >= 1, f"aspect (length/diameter) must be >= 1, got {aspect}")
+    check(0 <= bend <= 2, f"bend must be in [0, 2], got {bend}")
     n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
     rng = np.random.default_rng(seed); radius = 0.5 / aspect; L = 1 - 2 * radius; out = []
     s = np.linspace(-0.5, 0.5, n_along)
@@ -159,11 +159,11 @@ def load_mesh(*paths: str|Path, # PLY or OBJ files with identical vertex and fac
               normalize: bool=True, # centre and scale to volume-equivalent diameter 1
               smooth: bool=True, orient: str='random', max_verts: int=20000) -> MeshBank:
     "A `MeshBank` from user PLY/OBJ files."
-    if not paths: raise ValueError("load_mesh needs at least one .ply or .obj file")
+    check(paths, "load_mesh needs at least one .ply or .obj file")
     mi = setup_mitsuba(); vs, fs = [], None
     for p in map(Path, paths):
-        if p.suffix.lower() not in ('.ply', '.obj'): raise ValueError(f"{p}: only .ply and .obj meshes are supported")
-        if not p.is_file(): raise ValueError(f"{p}: no such file")
+        check(p.suffix.lower() in ('.ply', '.obj'), f"{p}: only .ply and .obj meshes are supported")
+        check(p.is_file(), f"{p}: no such file")
         try: m = mi.load_dict({'type': p.suffix.lower()[1:], 'filename': str(p)})
         except Exception as e: raise ValueError(f"{p}: Mitsuba could not read this mesh ({e})") from e
         prm = mi.traverse(m)
@@ -174,6 +174,6 @@ def load_mesh(*paths: str|Path, # PLY or OBJ files with identical vertex and fac
         vs.append(v); fs = f
     verts = np.stack(vs)
     if normalize:
-        if (mesh_volume(verts, fs) <= 0).any(): raise ValueError("mesh encloses no positive volume (open or inside-out); use normalize=False")
+        check(not (mesh_volume(verts, fs) <= 0).any(), "mesh encloses no positive volume (open or inside-out); use normalize=False")
         verts = _normalize(verts, fs)
     return MeshBank(verts, fs, 'mesh', smooth=smooth, orient=orient)

@@ -29,8 +29,8 @@ class MatchStats:
                  shrink: float=0.1, # `match_metric`'s shrinkage
                 ):
         stats = (stats,) if isinstance(stats, str) else tuple(stats)
-        if not stats or set(stats) - {'spectrum', 'histogram'}: raise ValueError(f"stats must name 'spectrum' and/or 'histogram', got {stats}")
-        if not 0 <= decay < 1: raise ValueError(f"decay must be in [0, 1), got {decay}")
+        check(stats and (not set(stats) - {'spectrum', 'histogram'}), f"stats must name 'spectrum' and/or 'histogram', got {stats}")
+        check(0 <= decay < 1, f"decay must be in [0, 1), got {decay}")
         self.stats, self.n_bins, self.decay, self.shape = stats, n_bins, decay, tuple(reals.shape[-2:])
         self.levels, self.tau = grey_levels(reals, n_levels) if 'histogram' in stats else (None, None)
         S = self._all(reals); mean = S.mean(0)
