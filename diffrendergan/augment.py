@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch
 import kornia
-from .core import check
+from .core import check, check_number
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'aug_flip', 'aug_rot90', 'aug_translation', 'aug_cutout', 'aug_color', 'diff_augment', 'AdaptiveP']
@@ -87,6 +87,8 @@ class AdaptiveP:
     def __init__(self, target: float=0.6, # wanted r_t
                  speed: int=5000, # images for p to move from 0 to 1
                  p: float=0., p_max: float=0.8, midpoint: float=0.):
+        check_number(target, 'target', -1, 1); check_number(speed, 'speed', 1); check_number(p_max, 'p_max', 0, 1)
+        check_number(p, 'p', 0, p_max); check_number(midpoint, 'midpoint')
         self.target, self.speed, self.p, self.p_max, self.midpoint = target, speed, p, p_max, midpoint
         self.rt = 0.
     def update(self, real_logits: torch.Tensor) -> float:

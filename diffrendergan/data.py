@@ -149,6 +149,10 @@ class PatchDataset(torch.utils.data.Dataset):
                  dark_particles: bool=False):
         check(isinstance(micrographs, (list, tuple)) and micrographs and all(isinstance(m, Micrograph) for m in micrographs),
               "micrographs must be a non-empty list of Micrograph (from load_micrographs)", TypeError)
+        check(isinstance(dark_particles, (bool, np.bool_)), f"dark_particles must be True or False, got {dark_particles!r}", TypeError)
+        for m in micrographs:
+            check_number(m.nm_per_px, f"nm_per_px of micrograph {m.name!r}", 0, lo_open=True)
+            check(m.image.ndim == 2 and np.isfinite(m.image).all(), f"micrograph {m.name!r} must be a finite greyscale image (H, W)")
         patch = check_number(patch, 'patch', 8, integer=True, fix='the patch side is in pixels')
         min_fg = check_number(min_fg, 'min_fg', 0, 1)
         stride = max(patch // 4, 1) if stride is None else check_number(stride, 'stride', 1, integer=True)

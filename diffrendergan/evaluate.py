@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 from skimage.measure import label
-from .core import check
+from .core import check, check_number
 from .measure import measure, compare_sizes, check_labels
 from .data import load_micrographs, load_image
 
@@ -60,6 +60,7 @@ def instance_scores(pred: np.ndarray, gt: np.ndarray) -> dict:
 def touching_recall(pred: np.ndarray, gt: np.ndarray, gap: int=2) -> float:
     "Share of true instances within `gap` px of another true instance that are matched at IoU > 0.5."
     pred, g = _pair(pred, gt)
+    gap = check_number(gap, 'gap', 0, integer=True)
     size = 2 * gap + 1; big = g.max() + 1
     mx = ndimage.maximum_filter(g, size); mn = ndimage.minimum_filter(np.where(g == 0, big, g), size)
     fg = g > 0
@@ -77,6 +78,9 @@ def evaluate_image(pred: np.ndarray, gt: np.ndarray) -> dict:
 
 def summarize(rows: list, keys: tuple=SCORES) -> dict:
     "Mean and standard deviation of each score over `rows` (dicts), ignoring NaNs: name -> (mean, std)."
+    check(len(rows) > 0, "rows is empty: summarize the scores of at least one image")
+    missing = sorted({k for r in rows for k in keys if k not in r})
+    check(not missing, f"rows lack the score(s) {missing}: pass rows from evaluate_image, or keys=... they have")
     return {k: (float(np.nanmean([r[k] for r in rows])), float(np.nanstd([r[k] for r in rows]))) for k in keys}
 
 def format_summary(results: dict, # name (e.g. training data) -> `summarize` dict, optionally with 'ks' etc.

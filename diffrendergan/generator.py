@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS, architecture, digest, check, check_number
 from .shapes import MeshBank
-from .layout import Field, Layout, SizeDist, LogNormal, sample_layout
+from .layout import Field, Layout, SizeDist, LogNormal, sample_layout, check_types
 from .scene import Scene
 from .microscope import microscope, MICROSCOPE_PARTS
 
@@ -31,6 +31,7 @@ class LayoutSampler:
     stacking: str = '2d'
     contact: float = 1.0
     def __post_init__(self):
+        check_types(bank=self.bank, field=self.field, sizes=self.sizes)
         self.n = (self.n, self.n) if isinstance(self.n, int) else tuple(self.n)
         self.n_agglomerates = (self.n_agglomerates,) * 2 if isinstance(self.n_agglomerates, int) else tuple(self.n_agglomerates)
         if not 0 <= self.n[0] <= self.n[1] or not 1 <= self.n_agglomerates[0] <= self.n_agglomerates[1]:
@@ -72,6 +73,7 @@ class ParamHead(nn.Module):
         check(learn, "learn at least one parameter")
         hidden = check_number(hidden, 'hidden', 1, integer=True)
         self.learn = tuple(learn); start = start or {}
+        check(not set(start) - set(learn), f"start names parameter(s) {sorted(set(start) - set(learn))} that are not learned; learned: {list(learn)}")
         lo = torch.tensor([ALL_PARAMS[n].lo for n in learn]); hi = torch.tensor([ALL_PARAMS[n].hi for n in learn])
         self.register_buffer('lo', lo); self.register_buffer('hi', hi)
         s0 = torch.tensor([ALL_PARAMS[n].check(start.get(n, ALL_PARAMS[n].default)) for n in learn])

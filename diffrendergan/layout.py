@@ -13,7 +13,7 @@ from .shapes import MeshBank
 
 # %% auto #0
 __all__ = ['Field', 'SizeDist', 'LogNormal', 'Normal', 'Bimodal', 'Empirical', 'Layout', 'random_rotations', 'particle_vertices',
-           'sample_layout', 'pair_gaps', 'min_gap']
+           'check_types', 'sample_layout', 'pair_gaps', 'min_gap']
 
 # %% ../nbs/02_layout.ipynb #c02-005
 @dataclass(frozen=True)
@@ -130,6 +130,16 @@ def _gap(Pa, Pb, ca, cb, planar, contact=1.0):
     u = d / dist
     return dist - contact * ((Pa @ u).max() + (Pb @ -u).max())
 
+_TYPES = {'bank': (MeshBank, 'a MeshBank (faceted_bank(), sphere_bank(), load_mesh(...))'),
+          'field': (Field, 'a Field(height, width, nm_per_px)'), 'sizes': (SizeDist, 'a size distribution (LogNormal(160, 1.3), ...)'),
+          'layout': (Layout, 'a Layout (sample_layout(...))')}
+
+def check_types(**values):
+    "Each of `bank`, `field`, `sizes`, `layout` given must be of its class; else a `TypeError` that says what to pass."
+    for name, value in values.items():
+        cls, what = _TYPES[name]
+        check(isinstance(value, cls), f"{name} must be {what}, got {type(value).__name__}", TypeError)
+
 def sample_layout(bank: MeshBank, # particle meshes (sets extents and resting heights)
                   field: Field=Field(), # field of view in pixels and nm/px
                   n: int=40, # number of particles
@@ -143,6 +153,7 @@ def sample_layout(bank: MeshBank, # particle meshes (sets extents and resting he
                   seed: int|None=None, # same seed, same layout
                  ) -> Layout:
     "Sample a `Layout` of `n` particles in `field`."
+    check_types(bank=bank, field=field, sizes=sizes)
     check(placement in ('agglomerates', 'uniform'), f"placement must be 'agglomerates' or 'uniform', got {placement!r}")
     check(stacking in ('2d', '3d'), f"stacking must be '2d' or '3d', got {stacking!r}")
     check(n >= 0 and int(n) == n, f"n must be a non-negative integer, got {n}")

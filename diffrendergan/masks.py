@@ -8,6 +8,7 @@ import numpy as np
 from .scene import Scene
 from .layout import Layout
 from .core import check
+from .measure import check_labels
 
 # %% auto #0
 __all__ = ['BACKGROUND', 'PARTICLE', 'CONTOUR', 'instance_map', 'semantic_mask', 'contour_map', 'masks']
@@ -31,7 +32,8 @@ def contour_map(ids: np.ndarray, # instance map (0 = background)
     "Three-class map (uint8): 0 background, 1 particle, 2 contour."
     check(mode in ('all', 'touching'), f"mode must be 'all' or 'touching', got {mode!r}")
     check(width >= 1, f"width must be >= 1, got {width}")
-    cur = np.asarray(ids).astype(np.int64).copy(); contour = np.zeros(cur.shape, bool)
+    ids = check_labels(ids, 'ids')
+    cur = ids.copy(); contour = np.zeros(cur.shape, bool)
     for _ in range(width):
         edge = np.zeros_like(contour)
         for sl_a, sl_b in (((slice(1, None),), (slice(None, -1),)), ((slice(None), slice(1, None)), (slice(None), slice(None, -1)))):
@@ -46,5 +48,6 @@ def contour_map(ids: np.ndarray, # instance map (0 = background)
 # %% ../nbs/04_masks.ipynb #c04-010
 def masks(scene: Scene, layout: Layout|None=None, width: int=1, mode: str='all') -> dict:
     "All annotations of `layout` in `scene`: `instances` (int32), `semantic` (0/1) and `contours` (0/1/2)."
+    check(layout is not None or scene.layout is not None, "the scene has no layout yet: pass layout=sample_layout(...) (or render one first)")
     ids = instance_map(scene, layout)
     return {'instances': ids, 'semantic': semantic_mask(ids), 'contours': contour_map(ids, width, mode)}

@@ -70,6 +70,8 @@ def measure(instances: np.ndarray, # (H, W) int instance ids, 0 = background
 # %% ../nbs/15_measure.ipynb #c15-011
 def compare_sizes(measured: dict, reference: dict, key: str='ecd_nm', threshold_nm: float=100.) -> dict:
     "KS distance and median error of `key`, and the shares with `feret_min_nm` < `threshold_nm`, of two `measure` tables."
+    for name, table in (('measured', measured), ('reference', reference)):
+        check(key in table and 'feret_min_nm' in table, f"{name} must be a `measure` table with columns {key!r} and 'feret_min_nm'")
     a, b = np.asarray(measured[key]), np.asarray(reference[key])
     if len(a) == 0 or len(b) == 0:
         return {'ks': 1.0, 'median_err': float('nan'), 'n': len(a), 'n_ref': len(b), 'share_below': float('nan'), 'share_below_ref': float('nan')}
@@ -81,6 +83,9 @@ def size_histogram(tables: dict, # name -> `measure` table
                    key: str='ecd_nm', bins: int=30, ax=None):
     "Overlaid normalised histograms of `key` for several tables; returns the axes."
     import matplotlib.pyplot as plt
+    check(isinstance(tables, dict) and tables, "tables must be a non-empty dict of name -> `measure` table")
+    missing = [name for name, t in tables.items() if key not in t]
+    check(not missing, f"tables {missing} have no column {key!r}")
     if ax is None: ax = plt.subplots(figsize=(5, 3))[1]
     allv = np.concatenate([np.asarray(t[key]) for t in tables.values()] + [np.zeros(0)])
     edges = np.linspace(0, np.percentile(allv, 99) if len(allv) else 1, bins + 1)

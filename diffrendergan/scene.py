@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from .core import setup_mitsuba, check_params, check_number, RENDER_PARAMS, torch_device, check
 from .shapes import MeshBank
-from .layout import Field, Layout
+from .layout import Field, Layout, check_types
 
 # %% auto #0
 __all__ = ['Scene', 'world_vertices', 'set_layout', 'render', 'cast', 'slot_of', 'primary_hits']
@@ -30,7 +30,7 @@ class Scene:
                  ring_elevation: tuple=(5., 25.), # elevation band of the ring emitter, degrees above the substrate
                  variant: str|None=None, # Mitsuba variant (default: GPU if available)
                 ):
-        check(isinstance(bank, MeshBank), f"bank must be a MeshBank (see diffrendergan.shapes), got {type(bank).__name__}")
+        check_types(bank=bank, field=field)
         check(camera in ('orthographic', 'perspective'), f"camera must be 'orthographic' or 'perspective', got {camera!r}")
         check(integrator in _INTEGRATORS, f"integrator must be one of {_INTEGRATORS}, got {integrator!r}")
         if integrator.endswith('projective') and camera != 'perspective':

@@ -45,6 +45,8 @@ def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (bac
     "Instance map (H, W) int32 from class probabilities: cores -> seeds -> watershed over the foreground."
     p = np.asarray(probs)
     check(p.ndim == 3 and p.shape[0] == 3, f"probs must be (3, H, W), got {p.shape}")
+    check(np.isfinite(p).all(), "probs contains NaN or infinite values")
+    check_number(min_core, 'min_core', 1, integer=True); check_number(min_size, 'min_size', 0, integer=True)
     _check_split(split, h)
     cls = p.argmax(0); fg = cls > 0
     cores = label(cls == 1, connectivity=1)
@@ -196,6 +198,7 @@ def bias_field(x: torch.Tensor, # images (B, 1, H, W)
                p: float=0.7, # share of images that get a field
                generator: torch.Generator|None=None) -> torch.Tensor:
     "Multiply each image by a smooth random gain `exp(amp * f)`: uneven brightness over the field of view (charging, tilt, detector)."
+    check_number(amp, 'amp', 0); check_number(p, 'p', 0, 1)
     B, _, H, W = x.shape; out = []
     for b in range(B):
         if float(torch.rand(1, generator=generator)) >= p or amp == 0: out.append(x[b]); continue

@@ -56,6 +56,8 @@ def rle_encode(mask: np.ndarray) -> dict:
 def rle_decode(rle: dict) -> np.ndarray:
     "Binary mask (uint8) of a COCO uncompressed RLE."
     h, w = rle['size']; v = np.zeros(h * w, np.uint8); pos, val = 0, 0
+    check(sum(rle['counts']) == h * w and min(rle['counts'], default=0) >= 0,
+          f"rle's counts add up to {sum(rle['counts'])}, not {h} x {w} = {h * w} pixels: it is not an RLE of this size")
     for c in rle['counts']:
         v[pos:pos + c] = val; pos += c; val ^= 1
     return v.reshape((h, w), order='F')
