@@ -14,11 +14,11 @@ import torch
 
 # %% auto #0
 __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARAMS', 'RENDER_PARAMS', 'MICROSCOPE_PARAMS',
-           'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'check', 'check_number',
-           'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available', 'default_variant',
-           'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'atomic_write', 'check_out_dir',
-           'check_out_file', 'cli_errors', 'digest', 'architecture', 'as_json', 'check_same_run', 'read_json',
-           'load_checkpoint']
+           'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'SEED_STREAMS', 'check',
+           'check_number', 'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available',
+           'default_variant', 'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'derive_seed',
+           'atomic_write', 'check_out_dir', 'check_out_file', 'cli_errors', 'digest', 'architecture', 'as_json',
+           'check_same_run', 'read_json', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c00-033b
 def check(cond, # the condition that must hold
@@ -261,6 +261,22 @@ ALL_PARAMS = {k: s for t in (*APPEARANCES.values(), MICROSCOPE_PARAMS) for k, s 
 def defaults(specs: Mapping=RENDER_PARAMS) -> dict:
     "Default value of every parameter in `specs`, as plain floats."
     return {k: s.default for k, s in specs.items()}
+
+# %% ../nbs/00_core.ipynb #c00-033t
+SEED_STREAMS = {'layout': 1, 'render': 2, 'noise': 3, 'synth_layout': 5, 'synth_image': 6, 'train_step': 7,
+                'metric_reals': 10**9, 'match_reals': 10**9 + 1}   # stream name -> its number (fixed: results depend on them)
+
+def derive_seed(seed: int, # the user's seed
+                *keys: int, # integer keys of one draw (an image key, a step)
+                stream: str|None=None, # a name of SEED_STREAMS, appended as the last key
+               ) -> int:
+    "A 31-bit seed derived from `seed`, `keys` and `stream` (SplitMix64-style)."
+    if stream is not None: keys = (*keys, SEED_STREAMS[check_choice(stream, 'stream', tuple(SEED_STREAMS))])
+    mask = 2**64 - 1
+    x = (seed * 0x9E3779B97F4A7C15 + sum(v * 0xBF58476D1CE4E5B9 ** (i + 1) for i, v in enumerate(keys))) & mask
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+    return int((x ^ (x >> 31)) & 0x7FFFFFFF)
 
 # %% ../nbs/00_core.ipynb #c00-035
 def _umask() -> int:

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS, architecture, digest, check, check_number
+from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS, architecture, digest, check, check_number, derive_seed
 from .shapes import MeshBank
 from .layout import Field, Layout, SizeDist, LogNormal, sample_layout, check_types
 from .scene import Scene
 from .microscope import microscope, MICROSCOPE_PARTS
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['DEFAULT_LEARN', 'PAPER_LEARN', 'LayoutSampler', 'default_learn', 'layout_features', 'ParamHead', 'Generator',
-           'describe', 'weights']
+__all__ = ['DEFAULT_LEARN', 'PAPER_LEARN', 'LayoutSampler', 'default_learn', 'layout_features', 'ParamHead', 'Generator']
 
 # %% ../nbs/11_generator.ipynb #c11-005
 @dataclass
@@ -92,12 +92,6 @@ class ParamHead(nn.Module):
         return {k: float(v.detach()) for k, v in self.forward(None).items()}
 
 # %% ../nbs/11_generator.ipynb #c11-011
-def _mix(seed: int, *k: int) -> int:
-    "A 31-bit seed derived from `seed` and the integers `k` (SplitMix64-style)."
-    x = (seed * 0x9E3779B97F4A7C15 + sum(v * 0xBF58476D1CE4E5B9 ** (i + 1) for i, v in enumerate(k))) & (2**64 - 1)
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & (2**64 - 1); x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & (2**64 - 1)
-    return int((x ^ (x >> 31)) & 0x7FFFFFFF)
-
 class Generator(nn.Module):
     "DiffRenderGAN's generator: layout -> parameter head -> differentiable render -> microscope model."
     def __init__(self, scene: Scene, sampler: LayoutSampler, head: ParamHead,
@@ -124,17 +118,17 @@ class Generator(nn.Module):
         self.layouts, self._pool = layouts, {}
     def layout(self, key: int) -> Layout:
         "The layout of step key `key` (from the pool when `layouts` is set)."
-        if self.layouts is None: return self.sampler(_mix(self.seed, key, 1))
+        if self.layouts is None: return self.sampler(derive_seed(self.seed, key, stream='layout'))
         k = key % self.layouts
-        if k not in self._pool: self._pool[k] = self.sampler(_mix(self.seed, k, 1))
+        if k not in self._pool: self._pool[k] = self.sampler(derive_seed(self.seed, k, stream='layout'))
         return self._pool[k]
     def params(self, layout: Layout) -> dict:
         "All parameters for `layout`: learned (tensors) and fixed (floats)."
         return {**self.fixed, **self.head(layout)}
     def image(self, layout: Layout, p: dict, key: int, parts: tuple|None=None) -> torch.Tensor:
         "Image (1, 1, H, W) of `layout` under all parameters `p`, with step key `key`'s render seed and noise; `parts`: microscope parts (default: the generator's)."
-        img = self.scene.render({k: v for k, v in p.items() if k in self.table}, layout=layout, spp=self.spp, seed=_mix(self.seed, key, 2))
-        g = torch.Generator().manual_seed(_mix(self.seed, key, 3))
+        img = self.scene.render({k: v for k, v in p.items() if k in self.table}, layout=layout, spp=self.spp, seed=derive_seed(self.seed, key, stream='render'))
+        g = torch.Generator().manual_seed(derive_seed(self.seed, key, stream='noise'))
         return microscope(img[None, None], {k: v for k, v in p.items() if k in MICROSCOPE_PARAMS}, self.parts if parts is None else parts, generator=g)
     def forward(self, key: int, layout: Layout|None=None) -> tuple:
         "One image (1, 1, H, W) for step key `key`, differentiable w.r.t. the head; also its layout and parameters."
@@ -147,7 +141,8 @@ class Generator(nn.Module):
         return torch.cat([self(int(k))[0] for k in keys])
 
 # %% ../nbs/11_generator.ipynb #c11-016b
-def describe(self) -> dict:
+@patch
+def describe(self: Generator) -> dict:
     "What defines this generator apart from its learned values: model, field, parameters, sampler, meshes, network shapes."
     field, sampler = self.scene.field, self.sampler
     return {'appearance': getattr(self.scene, 'mode', 'principled'), 'field': [field.height, field.width, field.nm_per_px],
@@ -155,9 +150,8 @@ def describe(self) -> dict:
             'generator_seed': self.seed, 'layouts': self.layouts,
             'sampler': {k: str(v) for k, v in vars(sampler).items() if k not in ('bank', 'field')},
             'meshes': digest(sampler.bank.verts), 'generator_net': architecture(self)}
-Generator.describe = describe
 
-def weights(self) -> str:
+@patch
+def weights(self: Generator) -> str:
     "A digest of the learned values (the head's weights): two generators that render alike share it."
     return digest(*self.state_dict().values())
-Generator.weights = weights

@@ -10,9 +10,10 @@ import torch
 from .core import setup_mitsuba, check_params, check_number, RENDER_PARAMS, torch_device, check
 from .shapes import MeshBank
 from .layout import Field, Layout, check_types
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['Scene', 'world_vertices', 'set_layout', 'render', 'cast', 'slot_of', 'primary_hits']
+__all__ = ['Scene']
 
 # %% ../nbs/03_scene.ipynb #c03-005
 _INTEGRATORS = ('prb', 'prb_projective', 'direct_projective')
@@ -57,19 +58,20 @@ class Scene:
         self.set_layout(None)
 
 # %% ../nbs/03_scene.ipynb #c03-007
-def _slot(self, i): return f'p{i:04d}'
-Scene._slot = _slot
+@patch
+def _slot(self: Scene, i): return f'p{i:04d}'
 Scene.mode, Scene.params_table = 'principled', RENDER_PARAMS   # the appearance model (see `diffrendergan.shading`)
 
-def _key(self, name: str) -> str:
+@patch
+def _key(self: Scene, name: str) -> str:
     "Mitsuba parameter key of a `RENDER_PARAMS` name."
     obj, k = name.split('.')
     if obj == 'light': return f'{k}.emitter.radiance.value'
     pre = f'{self._slot(0)}.bsdf.' if obj == 'particle' else 'substrate.bsdf.'
     return pre + k + '.value' if pre + k + '.value' in self.params else pre + k
-Scene._key = _key
 
-def _scene_dict(self, max_depth, ring_elevation):
+@patch
+def _scene_dict(self: Scene, max_depth, ring_elevation):
     mi, f, u = self.mi, self.field, self.unit
     T = mi.ScalarTransform4f
     w, h = f.width_nm * u / 2, f.height_nm * u / 2                 # half extents of the field in world units
@@ -103,23 +105,23 @@ def _scene_dict(self, max_depth, ring_elevation):
         p['faces'] = mi.UInt32(self.bank.faces.ravel()); p['vertex_positions'] = mi.Float(self._parked(i).ravel()); p.update()
         d[self._slot(i)] = m
     return d
-Scene._scene_dict = _scene_dict
 
-def _parked(self, i):
+@patch
+def _parked(self: Scene, i):
     "Vertices of an unused slot: a speck far below the substrate."
     return (self.bank.verts[0] * 1e-4 + np.array([0, 0, -5. - 1e-3 * i])).astype(np.float32)
-Scene._parked = _parked
 
 # %% ../nbs/03_scene.ipynb #c03-009
-def world_vertices(self, layout: Layout) -> np.ndarray:
+@patch
+def world_vertices(self: Scene, layout: Layout) -> np.ndarray:
     "Vertex positions (n, V, 3) of every particle of `layout` in world units."
     b, u = self.bank, self.unit
     v = np.einsum('nij,nvj->nvi', layout.rotations, b.verts[layout.variants].astype(np.float64)) * layout.sizes[:, None, None]
     c = np.stack([layout.centers[:, 0] - self.field.width_nm / 2, self.field.height_nm / 2 - layout.centers[:, 1], layout.centers[:, 2]], 1)
     return ((v + c[:, None]) * u).astype(np.float32)
-Scene.world_vertices = world_vertices
 
-def set_layout(self, layout: Layout|None):
+@patch
+def set_layout(self: Scene, layout: Layout|None):
     "Move the particle meshes to `layout` (None: no particles)."
     if layout is not None:
         check(isinstance(layout, Layout), f"layout must be a Layout (see diffrendergan.layout), got {type(layout).__name__}")
@@ -131,17 +133,17 @@ def set_layout(self, layout: Layout|None):
     for i in range(n): self.params[self._slot_keys[i]] = self.mi.Float(V[i].ravel())
     for i in range(n, self._n_used): self.params[self._slot_keys[i]] = self.mi.Float(self._parked(i).ravel())
     self.params.update(); self._n_used, self.layout = n, layout; self._gen += 1
-Scene.set_layout = set_layout
 
 # %% ../nbs/03_scene.ipynb #c03-011
-def _dr_render(self, values, spp, spp_grad, seed, seed_grad):
+@patch
+def _dr_render(self: Scene, values, spp, spp_grad, seed, seed_grad):
     mi, dr = self.mi, self.dr
     for i, k in enumerate(self._keys): self.params[k] = dr.gather(mi.Float, values.array, i)
     self.params.update()
     return mi.render(self.scene, self.params, spp=spp, spp_grad=spp_grad, seed=seed, seed_grad=seed_grad)
-Scene._dr_render = _dr_render
 
-def render(self, params: dict|None=None, # name -> float or scalar tensor (see `RENDER_PARAMS`)
+@patch
+def render(self: Scene, params: dict|None=None, # name -> float or scalar tensor (see `RENDER_PARAMS`)
            layout: Layout|None=None, # new particle layout (None: keep the current one)
            spp: int|None=None, # samples per pixel (default: the scene's)
            seed: int=0, # seed of the primal samples
@@ -170,10 +172,10 @@ def render(self, params: dict|None=None, # name -> float or scalar tensor (see `
         return g
     img.register_hook(guard)
     return img
-Scene.render = render
 
 # %% ../nbs/03_scene.ipynb #c03-022
-def cast(self, ss: int=1, # rays per pixel along each axis, at the centres of an ss x ss grid of sub-pixels
+@patch
+def cast(self: Scene, ss: int=1, # rays per pixel along each axis, at the centres of an ss x ss grid of sub-pixels
         ):
     "Primary rays through a (height*ss, width*ss) grid and what they hit: `(ray, si, slot)` drjit arrays (slot -1: no particle)."
     mi, dr = self.mi, self.dr; H, W = self.field.height * ss, self.field.width * ss
@@ -183,20 +185,19 @@ def cast(self, ss: int=1, # rays per pixel along each axis, at the centres of an
     ray, _ = self.scene.sensors()[0].sample_ray(0., 0., pos, mi.Point2f(0.5, 0.5))
     si = self.scene.ray_intersect(ray)
     return ray, si, self.slot_of(si)
-Scene.cast = cast
 
-def slot_of(self, si) -> 'mi.Int32':
+@patch
+def slot_of(self: Scene, si) -> 'mi.Int32':
     "Particle index of each hit of a drjit `SurfaceInteraction3f` (-1: substrate, lights or no hit)."
     mi, dr = self.mi, self.dr
     reg = dr.reinterpret_array(mi.UInt32, si.shape)
     ok = si.is_valid() & (reg < len(self._slot_of))
     slot = dr.gather(mi.Int32, self._slot_table, reg, ok)
     return dr.select(ok & (slot < self._n_used), slot, -1)
-Scene.slot_of = slot_of
 
-def primary_hits(self, layout: Layout|None=None) -> np.ndarray:
+@patch
+def primary_hits(self: Scene, layout: Layout|None=None) -> np.ndarray:
     "Index of the particle hit by the ray through each pixel centre, -1 where the ray hits the substrate: (height, width) int32."
     if layout is not None and layout is not self.layout: self.set_layout(layout)
     with self.dr.suspend_grad(): _, _, slot = self.cast(1)
     return slot.numpy().astype(np.int32).reshape(self.field.height, self.field.width)
-Scene.primary_hits = primary_hits

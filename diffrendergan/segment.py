@@ -19,10 +19,11 @@ from tqdm.auto import tqdm
 from .core import atomic_write, check, check_number, check_same_run, digest, load_checkpoint
 from .measure import check_labels
 from .masks import contour_map
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SPLITS', 'targets', 'instances_from_probs', 'SegConfig', 'standardize', 'Segmenter', 'predict_probs', 'instances',
-           'SegData', 'SegAug', 'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter']
+__all__ = ['SPLITS', 'targets', 'instances_from_probs', 'SegConfig', 'standardize', 'Segmenter', 'SegData', 'SegAug',
+           'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter']
 
 # %% ../nbs/17_segment.ipynb #c17-005
 def targets(ids: np.ndarray, width: int=2) -> np.ndarray:
@@ -112,8 +113,9 @@ class Segmenter(torch.nn.Module):
         return self.net(standardize(x) if self.config.norm == 'image' else x)
 
 # %% ../nbs/17_segment.ipynb #c17-012
+@patch
 @torch.no_grad()
-def predict_probs(self, img: np.ndarray|torch.Tensor, # (H, W) grey image in [0, 1], any size
+def predict_probs(self: Segmenter, img: np.ndarray|torch.Tensor, # (H, W) grey image in [0, 1], any size
                   overlap: float=0.25, batch: int=4) -> np.ndarray:
     "Class probabilities (3, H, W) by Gaussian-weighted sliding windows of `config.patch` pixels."
     from monai.inferers import sliding_window_inference
@@ -125,13 +127,12 @@ def predict_probs(self, img: np.ndarray|torch.Tensor, # (H, W) grey image in [0,
     if self.config.norm == 'image': x = standardize(x)                            # once for the whole image: every window sees one grey scale
     logits = sliding_window_inference(x, (self.config.patch,) * 2, batch, self.net, overlap=overlap, mode='gaussian')
     return torch.softmax(logits, 1)[0].cpu().numpy()
-Segmenter.predict_probs = predict_probs
 
-def instances(self, img: np.ndarray) -> np.ndarray:
+@patch
+def instances(self: Segmenter, img: np.ndarray) -> np.ndarray:
     "Instance map (H, W) int32 of a grey image in [0, 1]."
     c = self.config
     return instances_from_probs(self.predict_probs(img), c.min_core, c.min_size, c.split, c.split_h)
-Segmenter.instances = instances
 
 # %% ../nbs/17_segment.ipynb #c17-015
 class SegData:

@@ -14,6 +14,7 @@ from .shapes import MeshBank
 from .layout import Field, Layout
 from .scene import Scene
 from .gbuffer import GBuffer, gbuffer
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['COS_MIN', 'SHADED_MODES', 'smooth_field', 'relief_rims', 'shade_sem', 'shade_transmission', 'shade', 'ShadedScene',
@@ -112,7 +113,8 @@ class ShadedScene:
     def __repr__(self): return f"ShadedScene({self.mode!r}, {self.field}, ss={self.ss}, detector={self.detector})"
 
 # %% ../nbs/06a_shading.ipynb #c06a-015
-def _gbuffer(self, layout: Layout|None=None) -> GBuffer:
+@patch
+def gbuffer(self: ShadedScene, layout: Layout|None=None) -> GBuffer:
     "The geometry buffer of `layout` (default: the current one), from the cache when it was seen."
     L = layout if layout is not None else self.geometry.layout
     if self._last is not None and self._last[0] is L: return self._last[1]
@@ -126,22 +128,21 @@ def _gbuffer(self, layout: Layout|None=None) -> GBuffer:
         self._cache[id(L)] = self._last
         while len(self._cache) > self.cache: self._cache.popitem(last=False)
     return g
-ShadedScene.gbuffer = _gbuffer
 
-def _set_layout(self, layout: Layout|None):
+@patch
+def set_layout(self: ShadedScene, layout: Layout|None):
     "Move the particles to `layout` (None: no particles)."
     self.geometry.set_layout(layout)
-ShadedScene.set_layout = _set_layout
 
-def _render(self, params: dict|None=None, layout: Layout|None=None, spp: int|None=None, seed: int=0) -> torch.Tensor:
+@patch
+def render(self: ShadedScene, params: dict|None=None, layout: Layout|None=None, spp: int|None=None, seed: int=0) -> torch.Tensor:
     "A (height, width) image of `layout` (default: the current one); differentiable w.r.t. every tensor parameter."
     return shade(self.gbuffer(layout), self.mode, params, seed=seed)
-ShadedScene.render = _render
 
-def _primary_hits(self, layout: Layout|None=None) -> np.ndarray:
+@patch
+def primary_hits(self: ShadedScene, layout: Layout|None=None) -> np.ndarray:
     "Index of the particle seen at each pixel centre, -1 for the substrate: (height, width) int32."
     return self.gbuffer(layout).ids
-ShadedScene.primary_hits = _primary_hits
 
 # %% ../nbs/06a_shading.ipynb #c06a-018
 def make_scene(mode: str, # 'principled' (path-traced, the paper's) or one of SHADED_MODES

@@ -12,8 +12,8 @@ import torch
 import tifffile
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_same_run, read_json, check_out_dir
-from .generator import Generator, _mix
+from .core import atomic_write, check, check_number, check_same_run, read_json, check_out_dir, derive_seed
+from .generator import Generator
 from .masks import masks as make_masks
 
 # %% auto #0
@@ -156,8 +156,8 @@ def synthesize(gen: Generator, # a (trained) generator; its scene supplies the m
         if state['key'] >= max_tries:
             raise RuntimeError(f"only {state['done']} of {n} pairs passed the filters in {max_tries} renders "
                                f"(rejected: {state['rejected']}); relax `filters` or check the generator")
-        k = state['key']; layout = gen.sampler(_mix(seed, k, 5))
-        with torch.no_grad(): img = gen(_mix(seed, k, 6), layout=layout)[0][0, 0].cpu().numpy()
+        k = state['key']; layout = gen.sampler(derive_seed(seed, k, stream='synth_layout'))
+        with torch.no_grad(): img = gen(derive_seed(seed, k, stream='synth_image'), layout=layout)[0][0, 0].cpu().numpy()
         m = make_masks(gen.scene, layout, width=contour_width)
         why = rejection(img, m['instances'], filters)
         if why: state['rejected'][why] = state['rejected'].get(why, 0) + 1

@@ -9,15 +9,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_choice, check_same_run, digest, load_checkpoint, architecture
+from .core import atomic_write, check, check_number, check_choice, check_same_run, digest, load_checkpoint, architecture, derive_seed
 from .augment import AUGMENTS
-from .generator import Generator, _mix
+from .generator import Generator
 from .augment import diff_augment, AdaptiveP
 from .losses import d_loss, g_loss, r1_penalty, real_midpoint, radial_power, grey_levels, soft_cdf, match_metric, match_weights, match_residual
 from .realism import realism
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MatchStats', 'GANTrainer', 'run_record', 'state', 'load', 'evaluate', 'fit', 'save_grid']
+__all__ = ['MatchStats', 'GANTrainer', 'save_grid']
 
 # %% ../nbs/12_train.ipynb #c12-005
 class MatchStats:
@@ -128,13 +129,13 @@ class GANTrainer:
         for o in (self.opt_g, self.opt_d):
             for grp in o.param_groups: grp['lr0'] = grp['lr']
         self.step_i, self.epoch, self.history, self.best = 0, 0, [], math.inf
-        g = torch.Generator().manual_seed(_mix(seed, 10**9))
+        g = torch.Generator().manual_seed(derive_seed(seed, stream='metric_reals'))
         self.metric_reals = self.reals.sample(n_metric, g)            # fixed for every evaluation
         _check_reals(self.metric_reals, getattr(self.reals, 'nm_per_px', None), gen.scene.field)
         self.metric_keys = [10**8 + i for i in range(n_metric)]       # fixed fake keys: metric changes = parameter changes
         self.match, self.matcher = match, None
         if match:                                                     # the reals' statistics, once
-            ref = self.reals.sample(n_match, torch.Generator().manual_seed(_mix(seed, 10**9 + 1)))
+            ref = self.reals.sample(n_match, torch.Generator().manual_seed(derive_seed(seed, stream='match_reals')))
             self.matcher = MatchStats(ref, match_stats, decay=match_decay)
 
     @property
@@ -153,7 +154,7 @@ class GANTrainer:
         "One generator and one discriminator update; returns the losses and the step's parameter values."
         k, B = self.step_i, self.batch_size
         self.set_lr()
-        g = torch.Generator().manual_seed(_mix(self.seed, k, 7))
+        g = torch.Generator().manual_seed(derive_seed(self.seed, k, stream='train_step'))
         self.disc.requires_grad_(False); self.opt_g.zero_grad(); fakes, lg, vals = [], 0., []
         m = self.matcher; w = m.weights() if m else None; zs = []
         for i in range(B):
@@ -214,21 +215,22 @@ class _TensorReals:
 # %% ../nbs/12_train.ipynb #c12-010
 def _save(path, obj): atomic_write(path, lambda t: torch.save(obj, t))
 
-def run_record(self) -> dict:
+@patch
+def run_record(self: GANTrainer) -> dict:
     "What defines this run: resuming a checkpoint whose record differs is refused."
     return {**self.settings, **self.gen.describe(), 'discriminator_net': architecture(self.disc), 'reals': digest(self.metric_reals),
             'schedule_steps': self.total_steps if self.settings['lr_final'] != 1.0 else None}
-GANTrainer.run_record = run_record
 
-def state(self) -> dict:
+@patch
+def state(self: GANTrainer) -> dict:
     "Everything needed to resume: models, optimisers, ADA, counters, history, the unfinished epoch's logs, the run record."
     return {'gen': self.gen.state_dict(), 'disc': self.disc.state_dict(), 'opt_g': self.opt_g.state_dict(),
             'opt_d': self.opt_d.state_dict(), 'ada': self.ada.state_dict() if self.ada else None, 'step': self.step_i,
             'epoch': self.epoch, 'history': self.history, 'best': self.best, 'torch_rng': torch.get_rng_state(),
             'match_ema': self.matcher.ema if self.matcher else None, 'epoch_logs': self._logs, 'run': self.run_record()}
-GANTrainer.state = state
 
-def load(self, path: str|Path):
+@patch
+def load(self: GANTrainer, path: str|Path):
     "Restore a checkpoint written by `fit`, after checking that it belongs to a run defined like this one."
     ck = load_checkpoint(path)
     stored, current = ck.get('run'), self.run_record()
@@ -242,13 +244,12 @@ def load(self, path: str|Path):
     self._logs = list(ck.get('epoch_logs', []))
     if self.matcher: self.matcher.ema = ck.get('match_ema')
     torch.set_rng_state(ck['torch_rng'])
-GANTrainer.load = load
 
+@patch
 @torch.no_grad()
-def evaluate(self) -> dict:
+def evaluate(self: GANTrainer) -> dict:
     "Realism metrics of fakes (fixed keys) against the fixed real patches."
     return realism(self.metric_reals, self.gen.sample(self.metric_keys))
-GANTrainer.evaluate = evaluate
 
 # %% ../nbs/12_train.ipynb #c12-010a
 def _epoch_entry(self, logs: list, seconds: float) -> dict:
@@ -259,7 +260,8 @@ def _epoch_entry(self, logs: list, seconds: float) -> dict:
             'realism': self.evaluate(),
             'match': self.matcher.mismatch() if self.matcher else None}
 
-def fit(self, n_epochs: int, progress: bool=True) -> list:
+@patch
+def fit(self: GANTrainer, n_epochs: int, progress: bool=True) -> list:
     "Train until `n_epochs` epochs are done (resuming from `out/last.pt` if present); returns the history."
     n_epochs = check_number(n_epochs, 'n_epochs', 1, integer=True, fix='it counts epochs in total, resumed ones included')
     self.total_steps = n_epochs * self.steps_per_epoch
@@ -291,7 +293,6 @@ def fit(self, n_epochs: int, progress: bool=True) -> list:
         if progress: print(f"epoch {self.epoch}: d {entry['d_loss']:.3f} g {entry['g_loss']:.3f} swd {entry['realism']['swd']:.1f} "
                            f"p {self.p:.2f} {dt:.2f} s/step", flush=True)
     return self.history
-GANTrainer.fit = fit
 
 # %% ../nbs/12_train.ipynb #c12-011
 def save_grid(trainer: GANTrainer, path: str|Path, n: int=6):

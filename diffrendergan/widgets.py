@@ -17,9 +17,10 @@ from .microscope import microscope, MICROSCOPE_PARTS
 from .masks import masks
 from .shading import make_scene
 from .generator import Generator, LayoutSampler
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ExplorerConfig', 'overlay', 'Explorer', 'config', 'render', 'update', 'copy_config', 'from_generator']
+__all__ = ['ExplorerConfig', 'overlay', 'Explorer']
 
 # %% ../nbs/18_widgets.ipynb #c18-005
 @dataclass
@@ -100,7 +101,8 @@ class Explorer:
         self.update(new_layout=True)
 
 # %% ../nbs/18_widgets.ipynb #c18-011
-def _widget(self):
+@patch
+def widget(self: Explorer):
     groups = {}
     for n, w in self.sliders.items(): groups.setdefault(n.split('.')[0], []).append(w)
     acc = W.Accordion(children=[W.VBox(v) for v in groups.values()], titles=tuple(groups))
@@ -109,18 +111,18 @@ def _widget(self):
                    acc, W.HTML('<b>layout</b>'), *self.layout_w.values(), W.HBox([self.full, self.copy])])
     right = W.VBox([self.mask_kind, W.HBox([self.image, self.hist]), self.status, self.copied_text])
     return W.HBox([left, right])
-Explorer.widget = _widget
 Explorer._ipython_display_ = lambda self: __import__('IPython').display.display(self.widget())
 
 # %% ../nbs/18_widgets.ipynb #c18-013
-def config(self) -> ExplorerConfig:
+@patch
+def config(self: Explorer) -> ExplorerConfig:
     "The current settings as an `ExplorerConfig`."
     lw = self.layout_w
     return ExplorerConfig(self.mode, {n: float(w.value) for n, w in self.sliders.items()}, int(lw['n'].value),
                           float(lw['median_nm'].value), float(lw['gsd'].value), int(lw['n_agglomerates'].value), int(lw['seed'].value))
-Explorer.config = config
 
-def render(self, spp: int|None=None) -> np.ndarray:
+@patch
+def render(self: Explorer, spp: int|None=None) -> np.ndarray:
     "The synthetic micrograph of the current settings (H, W) in [0, 1], with detector noise seeded by the layout seed."
     c = self.config(); p = c.params
     with torch.no_grad():
@@ -130,9 +132,9 @@ def render(self, spp: int|None=None) -> np.ndarray:
         parts = tuple(k for k in MICROSCOPE_PARTS if k in ('blur', 'gain', 'offset') or p[f'microscope.{k}'] > 0)
         img = microscope(img[None, None], {k: v for k, v in p.items() if k.startswith('microscope.')}, parts, generator=g)
     return img[0, 0].cpu().numpy()
-Explorer.render = render
 
-def update(self, new_layout: bool=False, render: bool=True, spp: int|None=None):
+@patch
+def update(self: Explorer, new_layout: bool=False, render: bool=True, spp: int|None=None):
     "Re-sample the layout (if asked), re-render (if asked) and redraw."
     if new_layout or self._layout is None:
         self._layout = self.config().sampler(self.bank, self.field)(self.layout_w['seed'].value)
@@ -142,10 +144,10 @@ def update(self, new_layout: bool=False, render: bool=True, spp: int|None=None):
     self.hist.value = self._hist_png()
     q = f"{spp or self.preview_spp} spp" if self.mode == 'principled' else 'exact shading'
     self.status.value = f"{len(self._layout)} particles, {q}, particle share {self._masks['semantic'].mean():.2f}"
-Explorer.update = update
 
 # %% ../nbs/18_widgets.ipynb #c18-015
-def _hist_png(self) -> bytes:
+@patch
+def _hist_png(self: Explorer) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     n_learn = min(len(self.learned), 8)
@@ -164,18 +166,17 @@ def _hist_png(self) -> bytes:
             a3.hist((v - s.lo) / (s.hi - s.lo), 20, (0, 1), histtype='step', label=k.split('.', 1)[1])
         a3.set_title('learned (share of range)', fontsize=9); a3.legend(fontsize=6); a3.set_yticks([])
     fig.tight_layout(); buf = io.BytesIO(); fig.savefig(buf, format='png'); return buf.getvalue()
-Explorer._hist_png = _hist_png
 
-def copy_config(self) -> ExplorerConfig:
+@patch
+def copy_config(self: Explorer) -> ExplorerConfig:
     "Store the current settings in `self.copied` and show them as code to paste."
     self.copied = self.config()
     self.copied_text.value = f"config = ExplorerConfig(**{json.loads(self.copied.to_json())!r})"
     return self.copied
-Explorer.copy_config = copy_config
 
 # %% ../nbs/18_widgets.ipynb #c18-021
-@classmethod
-def from_generator(cls, gen: Generator, n: int=32, **kwargs) -> Explorer:
+@patch(cls_method=True)
+def from_generator(cls: Explorer, gen: Generator, n: int=32, **kwargs) -> Explorer:
     "An explorer that starts from `gen`'s learned parameters and shows their distributions over `n` layouts."
     with torch.no_grad():
         vals = [gen.head(gen.sampler(k)) for k in range(n)]
@@ -185,4 +186,3 @@ def from_generator(cls, gen: Generator, n: int=32, **kwargs) -> Explorer:
     cfg = ExplorerConfig(getattr(gen.scene, 'mode', 'principled'), params, n=s.n[1], median_nm=getattr(s.sizes, 'median_nm', 160.),
                          gsd=getattr(s.sizes, 'gsd', 1.3), n_agglomerates=s.n_agglomerates[1])
     return cls(scene=gen.scene, config=cfg, learned=learned, **kwargs)
-Explorer.from_generator = from_generator
