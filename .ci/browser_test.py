@@ -57,6 +57,8 @@ def run(shots: Path, chromium: str, timeout_ms: int = 180_000) -> dict:
                     page.keyboard.press('Escape')
             page.wait_for_function("() => { const i = document.querySelector('img.drg-image'); return i && i.complete && i.naturalWidth > 0 }",
                                    timeout=timeout_ms)
+            idle = page.locator('.jp-StatusBar-TextItem', has_text='Idle').first
+            idle.wait_for(timeout=timeout_ms)                   # Run All done: no later cell redraws the image
             img.scroll_into_view_if_needed()
             src0 = img.get_attribute('src'); before = img.screenshot(path=str(shots/'before.png'))
             page.screenshot(path=str(shots/'lab_before.png'))
@@ -64,6 +66,7 @@ def run(shots: Path, chromium: str, timeout_ms: int = 180_000) -> dict:
             readout.click(); page.keyboard.press('Control+A'); page.keyboard.type('0.95'); page.keyboard.press('Enter')
             page.wait_for_function("(s) => { const i = document.querySelector('img.drg-image'); return i && i.src !== s && i.complete }",
                                    arg=src0, timeout=timeout_ms)
+            idle.wait_for(timeout=timeout_ms)                   # the slider's render is done
             time.sleep(0.5)
             after = img.screenshot(path=str(shots/'after.png'))
             page.screenshot(path=str(shots/'lab_after.png'))
