@@ -8,27 +8,21 @@ import json, os
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse, Param
-from .core import check_params, defaults, atomic_write, check_choice, check_number, check_out_dir, cli_errors
+from .core import check_params, defaults, atomic_write, check_choice, check_number, check_out_dir, cli_errors, write_png
 from .shapes import sphere_bank, ellipsoid_bank, faceted_bank, wire_bank
 from .layout import Field, LogNormal, sample_layout, Layout
 from .scene import Scene
-from .masks import masks, CONTOUR
-from .synthesize import write_png, write_tiff
+from .masks import masks, overlay
+from .synthesize import write_tiff
 from .recover import simsim, format_table, SIMSIM_CASES, SIMSIM_EPOCHS
 
 # %% auto #0
-__all__ = ['SHAPES', 'overlay', 'layout_dict', 'write_demo', 'drg_demo']
+__all__ = ['SHAPES', 'layout_dict', 'write_demo', 'drg_demo']
 
 # %% ../nbs/20_cli.ipynb #c20-004
 SHAPES = {'faceted': lambda seed: faceted_bank(seed=seed), 'sphere': lambda seed: sphere_bank(),
           'ellipsoid': lambda seed: ellipsoid_bank(seed=seed), 'rod': lambda seed: wire_bank(aspect=5, seed=seed),
           'wire': lambda seed: wire_bank(aspect=25, bend=0.5, seed=seed)}   # name -> seeded MeshBank
-
-def overlay(img: np.ndarray, contours: np.ndarray) -> np.ndarray:
-    "RGB uint8 view of an image with the contour class drawn in yellow."
-    g = (np.clip(img, 0, 1) * 255).astype(np.uint8)
-    rgb = np.stack([g, g, g], -1); rgb[contours == CONTOUR] = (255, 220, 0)
-    return rgb
 
 def layout_dict(layout: Layout) -> dict:
     "A JSON-ready description of a layout (sizes and positions in nm)."
@@ -69,7 +63,7 @@ def write_demo(out: str|Path='drg_out', # folder for the files
     paths['semantic.png'] = str(write_png(out/'semantic.png', (m['semantic'] * 255).astype(np.uint8)))
     paths['instances.tif'] = str(write_tiff(out/'instances.tif', m['instances'].astype(np.uint16), nm_per_px))
     paths['contours.png'] = str(write_png(out/'contours.png', m['contours'].astype(np.uint8)))
-    paths['overlay.png'] = str(write_png(out/'overlay.png', overlay(img, m['contours'])))
+    paths['overlay.png'] = str(write_png(out/'overlay.png', overlay(img, m, 'contours')))
     def save(name, write): paths[name] = str(atomic_write(out/name, write))
     meta = {'layout': layout_dict(layout), 'params': p, 'shape': shape, 'spp': spp, 'seed': seed,
             'files': {'image.tif': 'float32 radiance', 'image.png': '8-bit, radiance clipped to [0, 1]',

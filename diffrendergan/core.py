@@ -17,8 +17,8 @@ __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARA
            'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'SEED_STREAMS', 'check',
            'check_number', 'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available',
            'default_variant', 'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'derive_seed',
-           'atomic_write', 'check_out_dir', 'check_out_file', 'cli_errors', 'digest', 'architecture', 'as_json',
-           'check_same_run', 'read_json', 'load_checkpoint']
+           'atomic_write', 'png_bytes', 'write_png', 'check_out_dir', 'check_out_file', 'cli_errors', 'digest',
+           'architecture', 'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c00-033b
 def check(cond, # the condition that must hold
@@ -329,6 +329,25 @@ def atomic_write(path: str|Path, # the file to write
         raise OSError(errno.ENOSPC, f"the disk is full: writing {path} failed ({free_mb:.0f} MB free now). Free some "
                                     f"space and run again; files written before are kept") from err
     return path
+
+# %% ../nbs/00_core.ipynb #c00-036q
+def png_bytes(a: np.ndarray, # (H, W) grey or (H, W, 3) colour: uint8/uint16 as they are, floats in [0, 1] rounded to 8 bits
+             ) -> bytes:
+    "PNG bytes of an image."
+    import io
+    from PIL import Image
+    arr = np.asarray(a)
+    if arr.dtype not in (np.uint8, np.uint16): arr = (np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format='PNG')
+    return buf.getvalue()
+
+def write_png(path: str|Path, # the file
+              a: np.ndarray, # the image, as for `png_bytes`
+             ) -> Path:
+    "Write an image as a PNG file, atomically."
+    data = png_bytes(a)
+    return atomic_write(path, lambda t: Path(t).write_bytes(data))
 
 # %% ../nbs/00_core.ipynb #c00-036b2
 def _writable_base(path: Path, name: str) -> None:

@@ -11,7 +11,7 @@ from .core import check
 from .measure import check_labels
 
 # %% auto #0
-__all__ = ['BACKGROUND', 'PARTICLE', 'CONTOUR', 'instance_map', 'semantic_mask', 'contour_map', 'masks']
+__all__ = ['BACKGROUND', 'PARTICLE', 'CONTOUR', 'MASK_KINDS', 'instance_map', 'semantic_mask', 'contour_map', 'masks', 'overlay']
 
 # %% ../nbs/04_masks.ipynb #c04-005
 def instance_map(scene: Scene, layout: Layout|None=None) -> np.ndarray:
@@ -51,3 +51,23 @@ def masks(scene: Scene, layout: Layout|None=None, width: int=1, mode: str='all')
     check(layout is not None or scene.layout is not None, "the scene has no layout yet: pass layout=sample_layout(...) (or render one first)")
     ids = instance_map(scene, layout)
     return {'instances': ids, 'semantic': semantic_mask(ids), 'contours': contour_map(ids, width, mode)}
+
+# %% ../nbs/04_masks.ipynb #c04-015b
+MASK_KINDS = ('none', 'semantic', 'instances', 'contours')
+_COLORS = np.random.default_rng(7).uniform(0.2, 1, (4096, 3))
+
+def overlay(img: np.ndarray, # (H, W) grey image in [0, 1]
+            m: dict, # masks of the same image (`masks`)
+            kind: str='contours', # one of MASK_KINDS
+           ) -> np.ndarray:
+    "RGB image (H, W, 3) in [0, 1] of `img` with mask `kind` blended over it."
+    check(kind in MASK_KINDS, f"kind must be one of {MASK_KINDS}, got {kind!r}")
+    rgb = np.repeat(np.clip(img, 0, 1)[..., None], 3, -1)
+    if kind == 'none': return rgb
+    if kind == 'semantic':
+        colour, on = np.array([1., 0.3, 0.1]) * np.ones_like(rgb), m['semantic'] > 0
+    elif kind == 'instances':
+        colour, on = _COLORS[m['instances'] % len(_COLORS)], m['instances'] > 0
+    else:
+        colour, on = np.where((m['contours'] == CONTOUR)[..., None], [1., 1., 0.], [0.1, 0.5, 1.]), m['contours'] > 0
+    return np.where(on[..., None], 0.55 * rgb + 0.45 * colour, rgb)

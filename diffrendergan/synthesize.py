@@ -12,13 +12,13 @@ import torch
 import tifffile
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_same_run, read_json, check_out_dir, derive_seed
+from .core import atomic_write, check, check_number, check_same_run, read_json, check_out_dir, derive_seed, write_png
 from .generator import Generator
 from .masks import masks as make_masks
 
 # %% auto #0
-__all__ = ['FORMATS', 'Filters', 'rejection', 'rle_encode', 'rle_decode', 'write_png', 'write_tiff', 'tiff_nm_per_px',
-           'write_pair', 'synthesize', 'load_pair']
+__all__ = ['FORMATS', 'Filters', 'rejection', 'rle_encode', 'rle_decode', 'write_tiff', 'tiff_nm_per_px', 'write_pair',
+           'synthesize', 'load_pair']
 
 # %% ../nbs/14_synthesize.ipynb #c14-005
 @dataclass(frozen=True)
@@ -64,10 +64,6 @@ def rle_decode(rle: dict) -> np.ndarray:
 
 # %% ../nbs/14_synthesize.ipynb #c14-011
 FORMATS = ('folder', 'nnunet', 'coco')
-
-def write_png(path: str|Path, a: np.ndarray) -> Path:
-    "Write an 8- or 16-bit array as a PNG, atomically."
-    return atomic_write(path, lambda t: Image.fromarray(a).save(t, format='PNG'))
 
 def write_tiff(path: str|Path, a: np.ndarray, nm_per_px: float|None=None) -> Path:
     "Write an array as a TIFF, atomically; with `nm_per_px`, its resolution tags say the pixel size in nm (ImageJ's convention)."

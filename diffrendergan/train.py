@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_choice, check_same_run, digest, load_checkpoint, architecture, derive_seed
+from .core import atomic_write, check, check_number, check_choice, check_same_run, digest, load_checkpoint, architecture, derive_seed, write_png
 from .augment import AUGMENTS
 from .generator import Generator
 from .augment import diff_augment, AdaptiveP
@@ -297,8 +297,7 @@ def fit(self: GANTrainer, n_epochs: int, progress: bool=True) -> list:
 # %% ../nbs/12_train.ipynb #c12-011
 def save_grid(trainer: GANTrainer, path: str|Path, n: int=6):
     "PNG with `n` fakes (top row) over `n` real patches (bottom row)."
-    from PIL import Image
     f = trainer.gen.sample(trainer.metric_keys[:n]); r = trainer.metric_reals[:n]
     rows = [torch.cat(list(x[:, 0]), 1) for x in (f, r)]
     g = (torch.cat(rows, 0).clamp(0, 1).numpy() * 255).astype(np.uint8)
-    atomic_write(path, lambda t: Image.fromarray(g).save(t, format='PNG'))
+    write_png(path, g)

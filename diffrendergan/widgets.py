@@ -10,17 +10,17 @@ import numpy as np
 import torch
 import ipywidgets as W
 from PIL import Image
-from .core import MICROSCOPE_PARAMS, check_params
+from .core import MICROSCOPE_PARAMS, check_params, png_bytes
 from .shapes import MeshBank, faceted_bank
 from .layout import Field, LogNormal
 from .microscope import microscope, MICROSCOPE_PARTS
-from .masks import masks
+from .masks import masks, overlay
 from .shading import make_scene
 from .generator import Generator, LayoutSampler
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ExplorerConfig', 'overlay', 'Explorer']
+__all__ = ['ExplorerConfig', 'Explorer']
 
 # %% ../nbs/18_widgets.ipynb #c18-005
 @dataclass
@@ -37,24 +37,6 @@ class ExplorerConfig:
         "The `LayoutSampler` of these layout settings."
         return LayoutSampler(bank, field, n=self.n, sizes=LogNormal(self.median_nm, self.gsd), n_agglomerates=self.n_agglomerates)
     def to_json(self) -> str: return json.dumps(asdict(self), indent=1)
-
-# %% ../nbs/18_widgets.ipynb #c18-008
-def _png(a: np.ndarray) -> bytes:
-    "PNG bytes of an (H, W) grey or (H, W, 3) colour image in [0, 1]."
-    buf = io.BytesIO(); Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)).save(buf, format='PNG')
-    return buf.getvalue()
-
-_COLORS = np.random.default_rng(7).uniform(0.2, 1, (4096, 3))
-
-def overlay(img: np.ndarray, m: dict, kind: str) -> np.ndarray:
-    "RGB image of `img` with mask `kind` ('none', 'semantic', 'instances', 'contours') blended over it."
-    rgb = np.repeat(np.clip(img, 0, 1)[..., None], 3, -1)
-    if kind == 'none': return rgb
-    if kind == 'semantic': col, on = np.array([1., 0.3, 0.1]) * np.ones_like(rgb), m['semantic'] > 0
-    elif kind == 'instances': col, on = _COLORS[m['instances'] % len(_COLORS)], m['instances'] > 0
-    elif kind == 'contours': col, on = np.where((m['contours'] == 2)[..., None], [1., 1., 0.], [0.1, 0.5, 1.]), m['contours'] > 0
-    else: raise ValueError(f"kind must be 'none', 'semantic', 'instances' or 'contours', got {kind!r}")
-    return np.where(on[..., None], 0.55 * rgb + 0.45 * col, rgb)
 
 # %% ../nbs/18_widgets.ipynb #c18-009
 class Explorer:
@@ -140,7 +122,7 @@ def update(self: Explorer, new_layout: bool=False, render: bool=True, spp: int|N
         self._layout = self.config().sampler(self.bank, self.field)(self.layout_w['seed'].value)
         self._masks = masks(self.scene, self._layout)
     if render or self._img is None: self._img = self.render(spp)
-    self.image.value = _png(overlay(self._img, self._masks, self.mask_kind.value))
+    self.image.value = png_bytes(overlay(self._img, self._masks, self.mask_kind.value))
     self.hist.value = self._hist_png()
     q = f"{spp or self.preview_spp} spp" if self.mode == 'principled' else 'exact shading'
     self.status.value = f"{len(self._layout)} particles, {q}, particle share {self._masks['semantic'].mean():.2f}"
