@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import check
-from .losses import radial_power
+from .stats import radial_power
 
 # %% auto #0
 __all__ = ['sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance', 'random_features', 'mmd2_poly',

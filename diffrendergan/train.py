@@ -13,7 +13,8 @@ from .core import atomic_write, check, check_number, check_choice, check_same_ru
 from .augment import AUGMENTS
 from .generator import Generator
 from .augment import diff_augment, AdaptiveP
-from .losses import d_loss, g_loss, r1_penalty, real_midpoint, radial_power, grey_levels, soft_cdf, match_metric, match_weights, match_residual
+from .losses import d_loss, g_loss, r1_penalty, real_midpoint, match_metric, match_weights, match_residual
+from .stats import radial_power, grey_levels, soft_cdf
 from .realism import realism
 from fastcore.basics import patch
 
