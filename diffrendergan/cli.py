@@ -14,7 +14,7 @@ from .layout import Field, LogNormal, sample_layout, Layout
 from .scene import Scene
 from .masks import masks, overlay
 from .synthesize import write_tiff
-from .recover import simsim, format_table, SIMSIM_CASES, SIMSIM_EPOCHS
+from .diagnostics import simsim, format_table, SIMSIM_CASES, SIMSIM_EPOCHS
 
 # %% auto #0
 __all__ = ['SHAPES', 'layout_dict', 'write_demo', 'drg_demo']
