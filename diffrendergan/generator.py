@@ -11,7 +11,7 @@ import torch.nn as nn
 from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS, architecture, digest, check, check_number, derive_seed
 from .shapes import MeshBank
 from .layout import Field, Layout, SizeDist, LogNormal, sample_layout, check_types
-from .scene import Scene
+from .scene import Scene, SceneLike
 from .microscope import microscope, MICROSCOPE_PARTS
 from fastcore.basics import patch
 
@@ -94,7 +94,7 @@ class ParamHead(nn.Module):
 # %% ../nbs/11_generator.ipynb #c11-011
 class Generator(nn.Module):
     "DiffRenderGAN's generator: layout -> parameter head -> differentiable render -> microscope model."
-    def __init__(self, scene: Scene, sampler: LayoutSampler, head: ParamHead,
+    def __init__(self, scene: SceneLike, sampler: LayoutSampler, head: ParamHead,
                  fixed: dict|None=None, # values of parameters that are not learned
                  parts: tuple=('blur', 'gain', 'offset', 'noise'), # microscope parts applied
                  spp: int|None=None, seed: int=0,

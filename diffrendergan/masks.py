@@ -5,7 +5,7 @@
 # %% ../nbs/04_masks.ipynb #c04-002
 from __future__ import annotations
 import numpy as np
-from .scene import Scene
+from .scene import Scene, SceneLike
 from .layout import Layout
 from .core import check
 from .measure import check_labels
@@ -14,7 +14,7 @@ from .measure import check_labels
 __all__ = ['BACKGROUND', 'PARTICLE', 'CONTOUR', 'MASK_KINDS', 'instance_map', 'semantic_mask', 'contour_map', 'masks', 'overlay']
 
 # %% ../nbs/04_masks.ipynb #c04-005
-def instance_map(scene: Scene, layout: Layout|None=None) -> np.ndarray:
+def instance_map(scene: SceneLike, layout: Layout|None=None) -> np.ndarray:
     "Instance ids (height, width) int32: 0 for background, `i + 1` for particle `i` of the layout."
     return scene.primary_hits(layout) + 1
 
@@ -46,7 +46,7 @@ def contour_map(ids: np.ndarray, # instance map (0 = background)
     return out
 
 # %% ../nbs/04_masks.ipynb #c04-010
-def masks(scene: Scene, layout: Layout|None=None, width: int=1, mode: str='all') -> dict:
+def masks(scene: SceneLike, layout: Layout|None=None, width: int=1, mode: str='all') -> dict:
     "All annotations of `layout` in `scene`: `instances` (int32), `semantic` (0/1) and `contours` (0/1/2)."
     check(layout is not None or scene.layout is not None, "the scene has no layout yet: pass layout=sample_layout(...) (or render one first)")
     ids = instance_map(scene, layout)

@@ -4,6 +4,7 @@
 
 # %% ../nbs/03_scene.ipynb #c03-002
 from __future__ import annotations
+from typing import Protocol, runtime_checkable
 import math
 import numpy as np
 import torch
@@ -13,7 +14,7 @@ from .layout import Field, Layout, check_types
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['Scene']
+__all__ = ['Scene', 'SceneLike']
 
 # %% ../nbs/03_scene.ipynb #c03-005
 _INTEGRATORS = ('prb', 'prb_projective', 'direct_projective')
@@ -201,3 +202,19 @@ def primary_hits(self: Scene, layout: Layout|None=None) -> np.ndarray:
     if layout is not None and layout is not self.layout: self.set_layout(layout)
     with self.dr.suspend_grad(): _, _, slot = self.cast(1)
     return slot.numpy().astype(np.int32).reshape(self.field.height, self.field.width)
+
+# %% ../nbs/03_scene.ipynb #c03-023q
+@runtime_checkable
+class SceneLike(Protocol):
+    "What the generator, `masks` and the explorer use of a scene (`Scene`, `ShadedScene`)."
+    field: Field              # the field of view
+    bank: MeshBank            # the particle meshes
+    max_particles: int        # mesh slots; a layout may use up to this many
+    layout: Layout|None       # the layout set last (None: none yet)
+
+    def set_layout(self, layout: Layout) -> None:
+        "Place the particles of `layout`."
+    def render(self, params: dict|None=None, layout: Layout|None=None, spp: int|None=None, seed: int=0) -> torch.Tensor:
+        "The image (height, width) under `params` (names of the scene's parameter table), differentiable."
+    def primary_hits(self, layout: Layout|None=None) -> np.ndarray:
+        "Index of the particle seen at each pixel centre, -1 for the substrate: (height, width) int32."
