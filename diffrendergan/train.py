@@ -142,43 +142,72 @@ class GANTrainer:
     @property
     def p(self) -> float: return self.ada.p if self.ada else self.aug_p
 
-    def set_lr(self):
-        "Learning rates of the current step (cosine decay to `lr_final` over `total_steps`)."
-        f = 1.0
-        if self.total_steps and self.lr_final != 1.0:
-            t = min(self.step_i / self.total_steps, 1.0); f = self.lr_final + (1 - self.lr_final) * 0.5 * (1 + math.cos(math.pi * t))
-        for o in (self.opt_g, self.opt_d):
-            for grp in o.param_groups: grp['lr'] = grp['lr0'] * f
-        return f
+# %% ../nbs/12_train.ipynb #c12-007t
+@patch
+def set_lr(self: GANTrainer) -> float:
+    "Set the learning rates of the current step (cosine decay to `lr_final` over `total_steps`); returns their factor."
+    factor = 1.0
+    if self.total_steps and self.lr_final != 1.0:
+        progress = min(self.step_i / self.total_steps, 1.0)
+        factor = self.lr_final + (1 - self.lr_final) * 0.5 * (1 + math.cos(math.pi * progress))
+    for opt in (self.opt_g, self.opt_d):
+        for group in opt.param_groups:
+            group['lr'] = group['lr0'] * factor
+    return factor
 
-    def step(self) -> dict:
-        "One generator and one discriminator update; returns the losses and the step's parameter values."
-        k, B = self.step_i, self.batch_size
-        self.set_lr()
-        g = torch.Generator().manual_seed(derive_seed(self.seed, k, stream='train_step'))
-        self.disc.requires_grad_(False); self.opt_g.zero_grad(); fakes, lg, vals = [], 0., []
-        m = self.matcher; w = m.weights() if m else None; zs = []
-        for i in range(B):
-            img, _, p = self.gen(k * B + i)
-            l = g_loss(self.disc(diff_augment(img, self.p, self.policy, g)), self.loss) / B; lg += float(l.detach())
-            if m:                                                     # each fake's statistics, once: for the loss and the running mean
-                z = m(img)[0]; zs.append(z.detach())
-                if w is not None: l = l + self.match * (w.to(z) * z).sum() / B
-            l.backward(); fakes.append(img.detach())
-            vals.append({n: float(p[n].detach()) for n in self.gen.head.learn})
-        self.opt_g.step(); self.disc.requires_grad_(True)
-        if zs: m.update(torch.stack(zs))
-        real = self.reals.sample(B, g)
-        r1 = self.r1_gamma > 0 and k % self.r1_every == 0
-        if r1: real.requires_grad_(True)
-        out_r = self.disc(diff_augment(real, self.p, self.policy, g))
-        out_f = self.disc(diff_augment(torch.cat(fakes), self.p, self.policy, g))
-        ld = d_loss(out_r, out_f, self.loss)
-        pen = r1_penalty(out_r, real, self.r1_gamma * self.r1_every) if r1 else torch.zeros(())
-        self.opt_d.zero_grad(); (ld + pen).backward(); self.opt_d.step()
-        if self.ada: self.ada.update(out_r if torch.is_tensor(out_r) else torch.cat([o.flatten() for o in out_r]))
-        self.step_i += 1
-        return {'d_loss': float(ld.detach()), 'g_loss': lg, 'r1': float(pen.detach()), 'p': self.p, 'params': vals}
+# %% ../nbs/12_train.ipynb #c12-007v
+@patch
+def _generator_update(self: GANTrainer, rng: torch.Generator) -> tuple:
+    "Accumulate the generator's gradients over one batch of fakes and step: (fakes, generator loss, parameter values)."
+    step_key, batch = self.step_i, self.batch_size
+    self.disc.requires_grad_(False)
+    self.opt_g.zero_grad()
+    matcher = self.matcher
+    match_w = matcher.weights() if matcher else None
+    fakes, fake_stats, values, loss_total = [], [], [], 0.
+    for i in range(batch):
+        fake, _, params = self.gen(step_key * batch + i)
+        loss_fake = g_loss(self.disc(diff_augment(fake, self.p, self.policy, rng)), self.loss) / batch
+        loss_total += float(loss_fake.detach())
+        if matcher:
+            stats = matcher(fake)[0]
+            fake_stats.append(stats.detach())
+            if match_w is not None: loss_fake = loss_fake + self.match * (match_w.to(stats) * stats).sum() / batch
+        loss_fake.backward()
+        fakes.append(fake.detach())
+        values.append({n: float(params[n].detach()) for n in self.gen.head.learn})
+    self.opt_g.step()
+    self.disc.requires_grad_(True)
+    if fake_stats: matcher.update(torch.stack(fake_stats))
+    return torch.cat(fakes), loss_total, values
+
+# %% ../nbs/12_train.ipynb #c12-007x
+@patch
+def _discriminator_update(self: GANTrainer, fakes: torch.Tensor, rng: torch.Generator) -> tuple:
+    "One discriminator step on `fakes` against as many real patches: (discriminator loss, R1 penalty)."
+    real = self.reals.sample(len(fakes), rng)
+    with_r1 = self.r1_gamma > 0 and self.step_i % self.r1_every == 0
+    if with_r1: real.requires_grad_(True)
+    out_real = self.disc(diff_augment(real, self.p, self.policy, rng))
+    out_fake = self.disc(diff_augment(fakes, self.p, self.policy, rng))
+    loss_d = d_loss(out_real, out_fake, self.loss)
+    penalty = r1_penalty(out_real, real, self.r1_gamma * self.r1_every) if with_r1 else torch.zeros(())
+    self.opt_d.zero_grad()
+    (loss_d + penalty).backward()
+    self.opt_d.step()
+    if self.ada: self.ada.update(out_real if torch.is_tensor(out_real) else torch.cat([o.flatten() for o in out_real]))
+    return loss_d, penalty
+
+# %% ../nbs/12_train.ipynb #c12-007y
+@patch
+def step(self: GANTrainer) -> dict:
+    "One generator and one discriminator update; returns the losses and the step's parameter values."
+    self.set_lr()
+    rng = torch.Generator().manual_seed(derive_seed(self.seed, self.step_i, stream='train_step'))
+    fakes, loss_g, values = self._generator_update(rng)
+    loss_d, penalty = self._discriminator_update(fakes, rng)
+    self.step_i += 1
+    return {'d_loss': float(loss_d.detach()), 'g_loss': loss_g, 'r1': float(penalty.detach()), 'p': self.p, 'params': values}
 
 # %% ../nbs/12_train.ipynb #c12-007a
 def _pair_of(value, name: str) -> tuple:
