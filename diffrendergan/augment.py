@@ -12,18 +12,20 @@ from .core import check, check_number
 # %% auto #0
 __all__ = ['AUGMENTS', 'aug_flip', 'aug_rot90', 'aug_translation', 'aug_cutout', 'aug_color', 'diff_augment', 'AdaptiveP']
 
-# %% ../nbs/07_augment.ipynb #c07-005
+# %% ../nbs/07_augment.ipynb #c07-005apply
 def _rand(n, g, device): return torch.rand(n, generator=g, device='cpu').to(device)
 
 def _apply(x, mask, y):
     "Take `y` where the per-image `mask` is set, else `x`."
     return torch.where(mask.reshape(-1, 1, 1, 1), y, x)
 
+# %% ../nbs/07_augment.ipynb #c07-005augflip
 def aug_flip(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None) -> torch.Tensor:
     "Random horizontal and vertical flips."
     x = _apply(x, _rand(len(x), g, x.device) < p, kornia.geometry.transform.hflip(x))
     return _apply(x, _rand(len(x), g, x.device) < p, kornia.geometry.transform.vflip(x))
 
+# %% ../nbs/07_augment.ipynb #c07-005augrot90
 def aug_rot90(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None) -> torch.Tensor:
     "Random rotation by 90, 180 or 270 degrees (square images)."
     if x.shape[-1] != x.shape[-2]: return x
@@ -32,6 +34,7 @@ def aug_rot90(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None) -> to
     for r in (1, 2, 3): out = _apply(out, k == r, torch.rot90(x, r, (-2, -1)))
     return out
 
+# %% ../nbs/07_augment.ipynb #c07-005augtranslation
 def _reflect(i: torch.Tensor, n: int) -> torch.Tensor:
     "Indices mirrored into [0, n) about the border (shifts of at most n)."
     return torch.where(i < 0, -i - 1, torch.where(i >= n, 2 * n - 1 - i, i))
@@ -47,6 +50,7 @@ def aug_translation(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None,
     x = x.gather(2, rows[:, None, :, None].expand(B, C, H, W))
     return x.gather(3, cols[:, None, None, :].expand(B, C, H, W))
 
+# %% ../nbs/07_augment.ipynb #c07-005augcutout
 def aug_cutout(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, ratio: float=0.25) -> torch.Tensor:
     "Random square cut out (filled with the image mean), of `ratio` times the size."
     B, _, H, W = x.shape
@@ -57,6 +61,7 @@ def aug_cutout(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, rati
     hole = hole & (_rand(B, g, x.device) < p).reshape(-1, 1, 1, 1)
     return torch.where(hole, x.mean((-2, -1), keepdim=True), x)
 
+# %% ../nbs/07_augment.ipynb #c07-005augcolor
 def aug_color(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, brightness: float=0.1, contrast: float=0.2) -> torch.Tensor:
     "Random brightness (additive, up to +-`brightness`) and contrast (x(1 +- `contrast`) about the mean)."
     B = len(x); on = (torch.rand(B, generator=g) < p).float()
