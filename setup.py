@@ -14,7 +14,7 @@ if missing: raise ValueError(f"settings.ini lacks {missing}: add them under [DEF
 
 licenses = {'apache2': 'Apache-2.0', 'mit': 'MIT', 'gpl3': 'GPL-3.0-only', 'bsd3': 'BSD-3-Clause'}  # SPDX
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
-py_versions = '3.10 3.11 3.12 3.13'.split()
+py_versions = ['3.11']   # the versions CI runs (classifiers claim no other)
 min_python = cfg['min_python']
 
 def reqs(key): return cfg.get(key, '').split()
@@ -29,6 +29,8 @@ setuptools.setup(
                  'Natural Language :: ' + cfg['language'].title()]
                 + ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
     url=cfg['git_url'],
+    project_urls={'Documentation': f"{cfg['doc_host']}{cfg['doc_baseurl']}", 'Source': cfg['git_url'],
+                  'Issues': f"{cfg['git_url']}/issues"},
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
     install_requires=reqs('requirements'),

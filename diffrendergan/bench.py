@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse, Param
-from .core import setup_mitsuba, RENDER_PARAMS, APPEARANCES, atomic_write, check, check_choice, check_number, check_out_file, cli_errors
+from .core import setup_mitsuba, RENDER_PARAMS, APPEARANCES, atomic_write, check, check_choice, check_number, check_out_file, cli_errors, run_cli
 from .shapes import faceted_bank
 from .layout import Field, LogNormal, sample_layout
 from .scene import Scene
@@ -17,7 +17,7 @@ from .masks import masks
 
 # %% auto #0
 __all__ = ['bench_render', 'peak_memory_mb', 'bench_train_step', 'rel_rms', 'bench_noise', 'bench_synth', 'machine_info',
-           'drg_bench', 'run_bench']
+           'drg_bench', 'drg_bench_main', 'run_bench']
 
 # %% ../nbs/21_bench.ipynb #c21-005
 def _median(f, iters, warmup):
@@ -171,6 +171,10 @@ def drg_bench(mode: Param("what to measure", str, choices=['render', 'train-step
               out: Param("also write the JSON to this file", str)=None):
     "Print seconds per renderer operation; the last line is one JSON object of all figures."
     with cli_errors('drg_bench'): run_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
+
+def drg_bench_main(argv: list|None=None):
+    "The `drg_bench` console script."
+    return run_cli(drg_bench, 'drg_bench', argv)
 
 def _check_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts):
     "Every `drg_bench` option checked by its flag's name, before anything is measured."

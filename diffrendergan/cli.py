@@ -4,11 +4,11 @@
 
 # %% ../nbs/20_cli.ipynb #c20-002
 from __future__ import annotations
-import json, os
+import json, os, sys
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse, Param
-from .core import check_params, defaults, atomic_write, check_choice, check_number, check_out_dir, cli_errors, write_png
+from .core import check_params, defaults, atomic_write, check_choice, check_number, check_out_dir, cli_errors, write_png, run_cli
 from .shapes import sphere_bank, ellipsoid_bank, faceted_bank, wire_bank
 from .layout import Field, LogNormal, sample_layout, Layout
 from .scene import Scene
@@ -17,7 +17,7 @@ from .synthesize import write_tiff
 from .diagnostics import simsim, format_table, SIMSIM_CASES, SIMSIM_EPOCHS
 
 # %% auto #0
-__all__ = ['SHAPES', 'layout_dict', 'write_demo', 'drg_demo']
+__all__ = ['SHAPES', 'COMMANDS', 'layout_dict', 'write_demo', 'drg_demo', 'drg_demo_main', 'main']
 
 # %% ../nbs/20_cli.ipynb #c20-004
 SHAPES = {'faceted': lambda seed: faceted_bank(seed=seed), 'sphere': lambda seed: sphere_bank(),
@@ -107,3 +107,22 @@ def drg_demo(out: Param("output folder", str)='drg_out',
         with cli_errors('drg_demo'): r = simsim(where, mode=simsim_mode, epochs=simsim_epochs, seed=seed)
         print(format_table(r['table']))
         print(f"{r['steps']} steps at {r['s_per_step']:.3f} s, {r['seconds'] / 60:.1f} min; curves in {where/'simsim.png'}")
+
+# %% ../nbs/20_cli.ipynb #c20-010b
+COMMANDS = {'drg_demo': "render a synthetic micrograph with its masks, then recover hidden parameters (sim-to-sim)",
+            'drg_bench': "time the renderer, a training step, image noise or dataset synthesis"}
+
+def drg_demo_main(argv: list|None=None):
+    "The `drg_demo` console script."
+    return run_cli(drg_demo, 'drg_demo', argv)
+
+def main(argv: list|None=None) -> int:
+    "`python -m diffrendergan`: the version (`--version`) or the command-line tools."
+    from diffrendergan import __version__
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] in (['--version'], ['-V']):
+        print(f"diffrendergan {__version__}")
+        return 0
+    print(f"diffrendergan {__version__}: annotated training data for nanoparticle microscopy.\n\ncommands (each takes --help):")
+    for name, what in COMMANDS.items(): print(f"  {name:10s} {what}")
+    return 0

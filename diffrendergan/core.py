@@ -17,8 +17,8 @@ __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARA
            'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'SEED_STREAMS', 'check',
            'check_number', 'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available',
            'default_variant', 'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'derive_seed',
-           'atomic_write', 'png_bytes', 'write_png', 'check_out_dir', 'check_out_file', 'cli_errors', 'digest',
-           'architecture', 'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
+           'atomic_write', 'png_bytes', 'write_png', 'check_out_dir', 'check_out_file', 'cli_errors', 'run_cli',
+           'digest', 'architecture', 'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c00-033b
 def check(cond, # the condition that must hold
@@ -387,6 +387,22 @@ def cli_errors(prog: str, # the command's name, printed first
         where = f": {err.filename}" if isinstance(err, OSError) and err.filename else ''
         msg = f"{err.strerror}{where}" if isinstance(err, OSError) and err.strerror else str(err)
         raise SystemExit(f"{prog}: {msg}") from None
+
+# %% ../nbs/00_core.ipynb #c00-036b8
+def run_cli(func, # a function with `fastcore.script.Param` annotations (the `call_parse` style)
+            prog: str, # the command's name
+            argv: list|None=None, # the arguments (default: `sys.argv[1:]`)
+           ):
+    "Parse `argv` for `func` (with `--version`) and call it: the body of a console script."
+    import inspect
+    from fastcore.script import anno_parser
+    from diffrendergan import __version__
+    parser = anno_parser(func)
+    parser.prog = prog
+    parser.add_argument('--version', action='version', version=f'{prog} (diffrendergan) {__version__}')
+    args = vars(parser.parse_args(sys.argv[1:] if argv is None else argv))
+    names = inspect.signature(func).parameters
+    return func(**{k: v for k, v in args.items() if k in names})
 
 # %% ../nbs/00_core.ipynb #c00-036d
 def digest(*arrays) -> str:
