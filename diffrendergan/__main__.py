@@ -10,4 +10,5 @@ from .cli import main
 
 # %% ../nbs/20a_main.ipynb #c20a-003
 #| eval: false
-if __name__ == '__main__': raise SystemExit(main())
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -13,25 +13,29 @@ from .core import check, check_number
 __all__ = ['AUGMENTS', 'aug_flip', 'aug_rot90', 'aug_translation', 'aug_cutout', 'aug_color', 'diff_augment', 'AdaptiveP']
 
 # %% ../nbs/07_augment.ipynb #c07-005apply
-def _rand(n, g, device): return torch.rand(n, generator=g, device='cpu').to(device)
+def _rand(n, g, device):
+    return torch.rand(n, generator=g, device='cpu').to(device)
+
 
 def _apply(x, mask, y):
     "Take `y` where the per-image `mask` is set, else `x`."
     return torch.where(mask.reshape(-1, 1, 1, 1), y, x)
 
 # %% ../nbs/07_augment.ipynb #c07-005augflip
-def aug_flip(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None) -> torch.Tensor:
+def aug_flip(x: torch.Tensor, p: float = 0.5, g: torch.Generator | None = None) -> torch.Tensor:
     "Random horizontal and vertical flips."
     x = _apply(x, _rand(len(x), g, x.device) < p, kornia.geometry.transform.hflip(x))
     return _apply(x, _rand(len(x), g, x.device) < p, kornia.geometry.transform.vflip(x))
 
 # %% ../nbs/07_augment.ipynb #c07-005augrot90
-def aug_rot90(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None) -> torch.Tensor:
+def aug_rot90(x: torch.Tensor, p: float = 0.5, g: torch.Generator | None = None) -> torch.Tensor:
     "Random rotation by 90, 180 or 270 degrees (square images)."
-    if x.shape[-1] != x.shape[-2]: return x
+    if x.shape[-1] != x.shape[-2]:
+        return x
     k = (torch.randint(1, 4, (len(x),), generator=g) * (torch.rand(len(x), generator=g) < p)).to(x.device)
     out = x
-    for r in (1, 2, 3): out = _apply(out, k == r, torch.rot90(x, r, (-2, -1)))
+    for r in (1, 2, 3):
+        out = _apply(out, k == r, torch.rot90(x, r, (-2, -1)))
     return out
 
 # %% ../nbs/07_augment.ipynb #c07-005augtranslation
@@ -39,32 +43,40 @@ def _reflect(i: torch.Tensor, n: int) -> torch.Tensor:
     "Indices mirrored into [0, n) about the border (shifts of at most n)."
     return torch.where(i < 0, -i - 1, torch.where(i >= n, 2 * n - 1 - i, i))
 
-def aug_translation(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, ratio: float=0.125) -> torch.Tensor:
+
+def aug_translation(
+    x: torch.Tensor, p: float = 0.5, g: torch.Generator | None = None, ratio: float = 0.125
+) -> torch.Tensor:
     "Random translation by whole pixels, up to `ratio` of the size, with reflected borders (no resampling)."
     check(0 <= ratio <= 1, f"ratio must be in [0, 1], got {ratio}")
     B, C, H, W = x.shape
     t = ((torch.rand(B, 2, generator=g) * 2 - 1) * torch.tensor([W * ratio, H * ratio])).round().long()
     t = t * (torch.rand(B, 1, generator=g) < p)
-    rows = _reflect(torch.arange(H)[None] - t[:, 1:], H).to(x.device)          # (B, H)
-    cols = _reflect(torch.arange(W)[None] - t[:, :1], W).to(x.device)          # (B, W)
+    rows = _reflect(torch.arange(H)[None] - t[:, 1:], H).to(x.device)  # (B, H)
+    cols = _reflect(torch.arange(W)[None] - t[:, :1], W).to(x.device)  # (B, W)
     x = x.gather(2, rows[:, None, :, None].expand(B, C, H, W))
     return x.gather(3, cols[:, None, None, :].expand(B, C, H, W))
 
 # %% ../nbs/07_augment.ipynb #c07-005augcutout
-def aug_cutout(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, ratio: float=0.25) -> torch.Tensor:
+def aug_cutout(x: torch.Tensor, p: float = 0.5, g: torch.Generator | None = None, ratio: float = 0.25) -> torch.Tensor:
     "Random square cut out (filled with the image mean), of `ratio` times the size."
     B, _, H, W = x.shape
     ch, cw = max(1, int(H * ratio)), max(1, int(W * ratio))
-    cy = torch.randint(0, H - ch + 1, (B, 1, 1), generator=g).to(x.device); cx = torch.randint(0, W - cw + 1, (B, 1, 1), generator=g).to(x.device)
-    yy = torch.arange(H, device=x.device).reshape(1, H, 1); xx = torch.arange(W, device=x.device).reshape(1, 1, W)
+    cy = torch.randint(0, H - ch + 1, (B, 1, 1), generator=g).to(x.device)
+    cx = torch.randint(0, W - cw + 1, (B, 1, 1), generator=g).to(x.device)
+    yy = torch.arange(H, device=x.device).reshape(1, H, 1)
+    xx = torch.arange(W, device=x.device).reshape(1, 1, W)
     hole = ((yy >= cy) & (yy < cy + ch) & (xx >= cx) & (xx < cx + cw))[:, None]
     hole = hole & (_rand(B, g, x.device) < p).reshape(-1, 1, 1, 1)
     return torch.where(hole, x.mean((-2, -1), keepdim=True), x)
 
 # %% ../nbs/07_augment.ipynb #c07-005augcolor
-def aug_color(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, brightness: float=0.1, contrast: float=0.2) -> torch.Tensor:
+def aug_color(
+    x: torch.Tensor, p: float = 0.5, g: torch.Generator | None = None, brightness: float = 0.1, contrast: float = 0.2
+) -> torch.Tensor:
     "Random brightness (additive, up to +-`brightness`) and contrast (x(1 +- `contrast`) about the mean)."
-    B = len(x); on = (torch.rand(B, generator=g) < p).float()
+    B = len(x)
+    on = (torch.rand(B, generator=g) < p).float()
     b = ((torch.rand(B, generator=g) * 2 - 1) * brightness * on).to(x.device, x.dtype)
     c = (1 + (torch.rand(B, generator=g) * 2 - 1) * contrast * on).to(x.device, x.dtype)
     x = kornia.enhance.adjust_brightness(x, b, clip_output=False)
@@ -72,35 +84,59 @@ def aug_color(x: torch.Tensor, p: float=0.5, g: torch.Generator|None=None, brigh
     return (x - m) * c.reshape(-1, 1, 1, 1) + m
 
 # %% ../nbs/07_augment.ipynb #c07-007
-AUGMENTS = {'flip': aug_flip, 'rot90': aug_rot90, 'translation': aug_translation, 'cutout': aug_cutout, 'color': aug_color}
+AUGMENTS = {
+    'flip': aug_flip,
+    'rot90': aug_rot90,
+    'translation': aug_translation,
+    'cutout': aug_cutout,
+    'color': aug_color,
+}
 
-def diff_augment(x: torch.Tensor, # (B, 1, H, W) images, real or fake
-                 p: float=0.5, # probability of each augmentation per image
-                 policy: str='flip,rot90,translation,cutout,color', # comma-separated names from `AUGMENTS`
-                 g: torch.Generator|None=None) -> torch.Tensor:
+
+def diff_augment(
+    x: torch.Tensor,  # (B, 1, H, W) images, real or fake
+    p: float = 0.5,  # probability of each augmentation per image
+    policy: str = 'flip,rot90,translation,cutout,color',  # comma-separated names from `AUGMENTS`
+    g: torch.Generator | None = None,
+) -> torch.Tensor:
     "Apply every augmentation of `policy`, each with probability `p`; differentiable with respect to `x`."
     names = [n.strip() for n in policy.split(',') if n.strip()]
     bad = [n for n in names if n not in AUGMENTS]
     check(not bad, f"unknown augmentation(s) {bad}; choose from {list(AUGMENTS)}")
     check(0 <= p <= 1, f"p must be in [0, 1], got {p}")
-    for n in names: x = AUGMENTS[n](x, p, g)
+    for n in names:
+        x = AUGMENTS[n](x, p, g)
     return x
 
 # %% ../nbs/07_augment.ipynb #c07-011
 class AdaptiveP:
     "ADA controller of the augmentation probability."
-    def __init__(self, target: float=0.6, # wanted r_t
-                 speed: int=5000, # images for p to move from 0 to 1
-                 p: float=0., p_max: float=0.8, midpoint: float=0.):
-        check_number(target, 'target', -1, 1); check_number(speed, 'speed', 1); check_number(p_max, 'p_max', 0, 1)
-        check_number(p, 'p', 0, p_max); check_number(midpoint, 'midpoint')
+
+    def __init__(
+        self,
+        target: float = 0.6,  # wanted r_t
+        speed: int = 5000,  # images for p to move from 0 to 1
+        p: float = 0.0,
+        p_max: float = 0.8,
+        midpoint: float = 0.0,
+    ):
+        check_number(target, 'target', -1, 1)
+        check_number(speed, 'speed', 1)
+        check_number(p_max, 'p_max', 0, 1)
+        check_number(p, 'p', 0, p_max)
+        check_number(midpoint, 'midpoint')
         self.target, self.speed, self.p, self.p_max, self.midpoint = target, speed, p, p_max, midpoint
-        self.rt = 0.
+        self.rt = 0.0
+
     def update(self, real_logits: torch.Tensor) -> float:
         "Update `p` from the discriminator's outputs on a batch of real images; returns the new `p`."
         self.rt = float(torch.sign(real_logits.detach() - self.midpoint).mean())
         step = len(real_logits) / self.speed
-        self.p = float(min(max(self.p + math.copysign(step, self.rt - self.target), 0.), self.p_max))
+        self.p = float(min(max(self.p + math.copysign(step, self.rt - self.target), 0.0), self.p_max))
         return self.p
-    def state_dict(self): return {'p': self.p, 'rt': self.rt}
-    def load_state_dict(self, d): self.p, self.rt = d['p'], d['rt']
+
+    def state_dict(self):
+        return {'p': self.p, 'rt': self.rt}
+
+    def load_state_dict(self, d):
+        self.p, self.rt = d['p'], d['rt']

@@ -9,7 +9,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse, Param
-from .core import setup_mitsuba, RENDER_PARAMS, APPEARANCES, atomic_write, check, check_choice, check_number, check_out_file, cli_errors, run_cli
+from diffrendergan.core import (
+    setup_mitsuba,
+    RENDER_PARAMS,
+    APPEARANCES,
+    atomic_write,
+    check,
+    check_choice,
+    check_number,
+    check_out_file,
+    cli_errors,
+    run_cli,
+)
 from .shapes import faceted_bank
 from .layout import Field, LogNormal, sample_layout
 from .scene import Scene
@@ -23,23 +34,43 @@ __all__ = ['bench_render', 'peak_memory_mb', 'bench_train_step', 'rel_rms', 'ben
 def _median(f, iters, warmup):
     ts = []
     for i in range(warmup + iters):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
     return float(np.median(ts[warmup:])), ts
 
-def bench_render(size: int=256, n_particles: int=40, spp: int=16, spp_grad: int|None=None,
-                 iters: int=7, warmup: int=2, seed: int=0) -> dict:
+
+def bench_render(
+    size: int = 256,
+    n_particles: int = 40,
+    spp: int = 16,
+    spp_grad: int | None = None,
+    iters: int = 7,
+    warmup: int = 2,
+    seed: int = 0,
+) -> dict:
     "Time layout sampling, layout update, differentiable render, backward and masks for one configuration."
-    bank = faceted_bank(seed=seed); field = Field(size, size)
+    bank = faceted_bank(seed=seed)
+    field = Field(size, size)
     sc = Scene(bank, field, max_particles=n_particles, spp=spp, spp_grad=spp_grad or min(spp, 4))
     learn = [n for n, s in RENDER_PARAMS.items() if s.learnable]
-    rng = np.random.default_rng(seed); state = {'i': 0}
-    def new_layout(): return sample_layout(bank, field, n=n_particles, seed=int(rng.integers(2**31)))
+    rng = np.random.default_rng(seed)
+    state = {'i': 0}
+
+    def new_layout():
+        return sample_layout(bank, field, n=n_particles, seed=int(rng.integers(2**31)))
+
     def step():
         state['i'] += 1
-        L = new_layout(); sc.set_layout(L)
+        L = new_layout()
+        sc.set_layout(L)
         th = {n: torch.tensor(RENDER_PARAMS[n].default, requires_grad=True) for n in learn}
-        img = sc.render(th, seed=2 * state['i']); img.mean().backward()
-    t = time.perf_counter(); step(); first = time.perf_counter() - t
+        img = sc.render(th, seed=2 * state['i'])
+        img.mean().backward()
+
+    t = time.perf_counter()
+    step()
+    first = time.perf_counter() - t
     out = {'size': size, 'n_particles': n_particles, 'spp': spp, 'spp_grad': sc.spp_grad, 'first_call_s': first}
     out['step_s'], _ = _median(step, iters, warmup)
     out['layout_sample_s'], _ = _median(new_layout, iters, warmup)
@@ -48,9 +79,14 @@ def bench_render(size: int=256, n_particles: int=40, spp: int=16, spp_grad: int|
     th = {n: torch.tensor(RENDER_PARAMS[n].default, requires_grad=True) for n in learn}
     imgs = []
     out['render_s'], _ = _median(lambda: imgs.append(sc.render(th, seed=len(imgs))), iters, warmup)
-    def fwd_bwd(): sc.render(th, seed=len(imgs) + 99).mean().backward()
-    fb, _ = _median(fwd_bwd, iters, warmup); out['backward_s'] = max(fb - out['render_s'], 0.0)
-    with torch.no_grad(): out['render_nograd_s'], _ = _median(lambda: sc.render(seed=1), iters, warmup)
+
+    def fwd_bwd():
+        sc.render(th, seed=len(imgs) + 99).mean().backward()
+
+    fb, _ = _median(fwd_bwd, iters, warmup)
+    out['backward_s'] = max(fb - out['render_s'], 0.0)
+    with torch.no_grad():
+        out['render_nograd_s'], _ = _median(lambda: sc.render(seed=1), iters, warmup)
     out['masks_s'], _ = _median(lambda: masks(sc), iters, warmup)
     return out
 
@@ -58,36 +94,67 @@ def bench_render(size: int=256, n_particles: int=40, spp: int=16, spp_grad: int|
 def peak_memory_mb() -> dict:
     "Peak resident memory of this process (and peak CUDA allocation) in MB."
     import resource
+
     out = {'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if torch.cuda.is_available(): out['peak_cuda_mb'] = torch.cuda.max_memory_allocated() / 2**20
+    if torch.cuda.is_available():
+        out['peak_cuda_mb'] = torch.cuda.max_memory_allocated() / 2**20
     return out
 
-def bench_train_step(size: int=256, n_particles: int=40, spp: int=16, batch_size: int=1,
-                     iters: int=5, warmup: int=2, seed: int=0,
-                     appearance: str='principled', # or 'se', 'bse', 'transmission'
-                     nf: int=64, # discriminator width (64: the paper's PatchGAN)
-                     layouts: int=0, # shaded models: pool of cached layouts (0: a new layout per image)
-                    ) -> dict:
+
+def bench_train_step(
+    size: int = 256,
+    n_particles: int = 40,
+    spp: int = 16,
+    batch_size: int = 1,
+    iters: int = 5,
+    warmup: int = 2,
+    seed: int = 0,
+    appearance: str = 'principled',  # or 'se', 'bse', 'transmission'
+    nf: int = 64,  # discriminator width (64: the paper's PatchGAN)
+    layouts: int = 0,  # shaded models: pool of cached layouts (0: a new layout per image)
+) -> dict:
     "Seconds per full G+D training step with one appearance model."
     from diffrendergan.generator import Generator, LayoutSampler, ParamHead, PAPER_LEARN, default_learn
     from diffrendergan.discriminator import PatchGAN
     from diffrendergan.train import GANTrainer
     from diffrendergan.shading import make_scene
-    bank = faceted_bank(seed=seed); field = Field(size, size); pt = appearance == 'principled'
+
+    bank = faceted_bank(seed=seed)
+    field = Field(size, size)
+    pt = appearance == 'principled'
     kw = dict(spp_grad=min(spp, 4)) if pt else dict(cache=layouts)
     sc = make_scene(appearance, bank, field, n_particles, spp=spp, **kw)
     head = ParamHead(PAPER_LEARN if pt else default_learn(sc), mlp=True)
-    gen = Generator(sc, LayoutSampler(bank, field, n=n_particles), head, parts=('noise',) if pt else ('blur', 'gain', 'offset', 'noise'),
-                    seed=seed, layouts=layouts or None)
+    gen = Generator(
+        sc,
+        LayoutSampler(bank, field, n=n_particles),
+        head,
+        parts=('noise',) if pt else ('blur', 'gain', 'offset', 'noise'),
+        seed=seed,
+        layouts=layouts or None,
+    )
     reals = torch.rand(8, 1, size, size, generator=torch.Generator().manual_seed(seed))
     tr = GANTrainer(gen, PatchGAN(nf=nf), reals, batch_size=batch_size, n_metric=2, seed=seed)
-    t = time.perf_counter(); tr.step(); first = time.perf_counter() - t
+    t = time.perf_counter()
+    tr.step()
+    first = time.perf_counter() - t
     if layouts:
-        for _ in range(-(-layouts // batch_size)): tr.step()              # fill the pool and its geometry cache
+        for _ in range(-(-layouts // batch_size)):
+            tr.step()  # fill the pool and its geometry cache
     step_s, _ = _median(tr.step, iters, warmup)
-    return {'appearance': appearance, 'size': size, 'n_particles': n_particles, 'spp': spp if pt else None,
-            'batch_size': batch_size, 'nf': nf, 'layouts': layouts, 'first_call_s': first,
-            'step_s': step_s, 's_per_image': step_s / batch_size, **peak_memory_mb()}
+    return {
+        'appearance': appearance,
+        'size': size,
+        'n_particles': n_particles,
+        'spp': spp if pt else None,
+        'batch_size': batch_size,
+        'nf': nf,
+        'layouts': layouts,
+        'first_call_s': first,
+        'step_s': step_s,
+        's_per_image': step_s / batch_size,
+        **peak_memory_mb(),
+    }
 
 # %% ../nbs/21_bench.ipynb #c21-011
 def rel_rms(a: torch.Tensor, ref: torch.Tensor) -> float:
@@ -95,120 +162,219 @@ def rel_rms(a: torch.Tensor, ref: torch.Tensor) -> float:
     a, ref = a.clamp(0, 1), ref.clamp(0, 1)
     return float(torch.sqrt(((a - ref) ** 2).mean()) / ref.mean().clamp_min(1e-12))
 
-def bench_noise(size: int=256, n_particles: int=40, spp: tuple=(16, 121), ref_spp: int=1024,
-                ss: tuple=(1, 2, 3, 4, 6), mode: str='se', seed: int=0) -> dict:
+
+def bench_noise(
+    size: int = 256,
+    n_particles: int = 40,
+    spp: tuple = (16, 121),
+    ref_spp: int = 1024,
+    ss: tuple = (1, 2, 3, 4, 6),
+    mode: str = 'se',
+    seed: int = 0,
+) -> dict:
     "Relative RMS error against a converged reference: path tracer per `spp`, shaded model `mode` per `ss`."
     from diffrendergan.shading import ShadedScene
-    bank = faceted_bank(seed=seed); field = Field(size, size)
+
+    bank = faceted_bank(seed=seed)
+    field = Field(size, size)
     L = sample_layout(bank, field, n=n_particles, seed=seed)
     sc = Scene(bank, field, max_particles=n_particles)
     with torch.no_grad():
         ref = sc.render(layout=L, spp=ref_spp, seed=10**6)
-        out = {'size': size, 'ref_spp': ref_spp, 'principled': {s: rel_rms(sc.render(layout=L, spp=s, seed=s), ref) for s in spp}}
-        flat = {'se.texture': 0., 'se.relief': 0.} if mode == 'se' else {}   # texture and relief are drawn per sub-pixel grid: compare geometry only
+        out = {
+            'size': size,
+            'ref_spp': ref_spp,
+            'principled': {s: rel_rms(sc.render(layout=L, spp=s, seed=s), ref) for s in spp},
+        }
+        flat = (
+            {'se.texture': 0.0, 'se.relief': 0.0} if mode == 'se' else {}
+        )  # texture and relief are drawn per sub-pixel grid: compare geometry only
         refs = ShadedScene(bank, field, mode, max_particles=n_particles, ss=8).render(flat, layout=L)
-        out[mode] = {k: rel_rms(ShadedScene(bank, field, mode, max_particles=n_particles, ss=k).render(flat, layout=L), refs) for k in ss}
+        out[mode] = {
+            k: rel_rms(ShadedScene(bank, field, mode, max_particles=n_particles, ss=k).render(flat, layout=L), refs)
+            for k in ss
+        }
     return out
 
 # %% ../nbs/21_bench.ipynb #c21-014
-def bench_synth(size: int=256, n_particles: int=40, spp: int=16, appearance: str='principled', n: int=20, seed: int=0,
-                formats: tuple=('folder',)) -> dict:
+def bench_synth(
+    size: int = 256,
+    n_particles: int = 40,
+    spp: int = 16,
+    appearance: str = 'principled',
+    n: int = 20,
+    seed: int = 0,
+    formats: tuple = ('folder',),
+) -> dict:
     "Pairs per second of `synthesize` for one appearance model."
     import tempfile
     from diffrendergan.generator import Generator, LayoutSampler, ParamHead
     from diffrendergan.shading import make_scene
     from diffrendergan.synthesize import synthesize, Filters
-    bank = faceted_bank(seed=seed); field = Field(size, size)
+
+    bank = faceted_bank(seed=seed)
+    field = Field(size, size)
     sc = make_scene(appearance, bank, field, n_particles, spp=spp)
-    gen = Generator(sc, LayoutSampler(bank, field, n=n_particles), ParamHead(('microscope.noise',), mlp=False), seed=seed)
+    gen = Generator(
+        sc, LayoutSampler(bank, field, n=n_particles), ParamHead(('microscope.noise',), mlp=False), seed=seed
+    )
     keep = Filters(min_background=0, max_background=1, min_particles=0, min_contrast=None)
     with tempfile.TemporaryDirectory() as d:
-        synthesize(gen, 2, Path(d)/'warm', formats=formats, filters=keep, progress=False)
-        t = time.perf_counter(); synthesize(gen, n, Path(d)/'run', formats=formats, filters=keep, progress=False); dt = time.perf_counter() - t
-    return {'synth': appearance, 'size': size, 'n_particles': n_particles, 'spp': spp if appearance == 'principled' else None,
-            'pairs': n, 'pairs_per_s': n / dt, **peak_memory_mb()}
+        synthesize(gen, 2, Path(d) / 'warm', formats=formats, filters=keep, progress=False)
+        t = time.perf_counter()
+        synthesize(gen, n, Path(d) / 'run', formats=formats, filters=keep, progress=False)
+        dt = time.perf_counter() - t
+    return {
+        'synth': appearance,
+        'size': size,
+        'n_particles': n_particles,
+        'spp': spp if appearance == 'principled' else None,
+        'pairs': n,
+        'pairs_per_s': n / dt,
+        **peak_memory_mb(),
+    }
 
 # %% ../nbs/21_bench.ipynb #c21-016
 def machine_info() -> dict:
     "Where the numbers were measured."
     mi = setup_mitsuba()
-    info = {'variant': mi.variant(), 'cpu_count': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
-            'python': platform.python_version(), 'torch': torch.__version__, 'mitsuba': mi.__version__}
-    if torch.cuda.is_available(): info['gpu'] = torch.cuda.get_device_name(0)
+    info = {
+        'variant': mi.variant(),
+        'cpu_count': os.cpu_count(),
+        'torch_threads': torch.get_num_threads(),
+        'python': platform.python_version(),
+        'torch': torch.__version__,
+        'mitsuba': mi.__version__,
+    }
+    if torch.cuda.is_available():
+        info['gpu'] = torch.cuda.get_device_name(0)
     return info
+
 
 def _fmt(r):
     if 'principled' in r:
-        return (f"noise (relative RMS error vs reference) at {r['size']}x{r['size']}: path tracer " +
-                ', '.join(f"{k} spp {v:.4f}" for k, v in r['principled'].items()) + f" (ref {r['ref_spp']} spp); " +
-                '; '.join(f"{m}: " + ', '.join(f"ss {k} {v:.4f}" for k, v in r[m].items()) for m in r if m not in ('size', 'ref_spp', 'principled')))
+        return (
+            f"noise (relative RMS error vs reference) at {r['size']}x{r['size']}: path tracer "
+            + ', '.join(f"{k} spp {v:.4f}" for k, v in r['principled'].items())
+            + f" (ref {r['ref_spp']} spp); "
+            + '; '.join(
+                f"{m}: " + ', '.join(f"ss {k} {v:.4f}" for k, v in r[m].items())
+                for m in r
+                if m not in ('size', 'ref_spp', 'principled')
+            )
+        )
     if 'synth' in r:
         q = f"spp {r['spp']}" if r['spp'] else r['synth']
-        return f"synthesize {r['size']}x{r['size']}, {r['n_particles']} particles, {q}: {r['pairs_per_s']:.1f} pairs/s (folder format)"
+        return (
+            f"synthesize {r['size']}x{r['size']}, {r['n_particles']} particles, {q}: {r['pairs_per_s']:.1f} "
+            "pairs/s (folder format)"
+        )
     if 'batch_size' in r:
         q = f"spp {r['spp']}" if r['spp'] else f"{r['appearance']}, layouts {r['layouts'] or 'fresh'}"
-        return (f"{r['size']}x{r['size']}, {r['n_particles']} particles, {q}, D nf {r['nf']}, batch {r['batch_size']}: "
-                f"{r['step_s']:.3f} s per G+D step ({r['s_per_image']:.3f} s per image); peak RSS {r['peak_rss_mb']:.0f} MB; "
-                f"first call {r['first_call_s']:.2f} s")
-    return (f"{r['size']}x{r['size']}, {r['n_particles']} particles, spp {r['spp']} (adjoint {r['spp_grad']}): "
-            f"step {r['step_s']:.3f} s = layout sample {r['layout_sample_s']:.3f} + update {r['layout_update_s']:.3f} "
-            f"+ render {r['render_s']:.3f} + backward {r['backward_s']:.3f}; render w/o grad {r['render_nograd_s']:.3f} s; "
-            f"masks {r['masks_s']:.4f} s; first call {r['first_call_s']:.2f} s")
+        return (
+            f"{r['size']}x{r['size']}, {r['n_particles']} particles, {q}, D nf {r['nf']}, batch {r['batch_size']}: "
+            f"{r['step_s']:.3f} s per G+D step ({r['s_per_image']:.3f} s per image); peak RSS {r['peak_rss_mb']:.0f} "
+            "MB; "
+            f"first call {r['first_call_s']:.2f} s"
+        )
+    return (
+        f"{r['size']}x{r['size']}, {r['n_particles']} particles, spp {r['spp']} (adjoint {r['spp_grad']}): "
+        f"step {r['step_s']:.3f} s = layout sample {r['layout_sample_s']:.3f} + update {r['layout_update_s']:.3f} "
+        f"+ render {r['render_s']:.3f} + backward {r['backward_s']:.3f}; render w/o grad {r['render_nograd_s']:.3f} s; "
+        f"masks {r['masks_s']:.4f} s; first call {r['first_call_s']:.2f} s"
+    )
 
 # %% ../nbs/21_bench.ipynb #c21-017
 @call_parse
-def drg_bench(mode: Param("what to measure", str, choices=['render', 'train-step', 'noise', 'synth']),
-              size: Param("image side in pixels", int)=256,
-              n_particles: Param("particles per layout", int)=40,
-              spp: Param("samples per pixel to measure", int, nargs='+')=(16, 121),
-              spp_grad: Param("adjoint samples per pixel (0: the scene default, min(spp, 4); -1: same as spp)", int)=0,
-              batch: Param("train-step: batch sizes to measure", int, nargs='+')=(1, 4),
-              iters: Param("timed iterations per figure", int)=7,
-              warmup: Param("untimed iterations first", int)=2,
-              appearance: Param("train-step, synth: appearance models", str, nargs='+')=('principled',),
-              nf: Param("train-step: discriminator width (64: the paper's)", int)=64,
-              layouts: Param("train-step, shaded models: pool of cached layouts (0: new layout per image)", int)=0,
-              out: Param("also write the JSON to this file", str)=None):
+def drg_bench(
+    mode: Param("what to measure", str, choices=['render', 'train-step', 'noise', 'synth']),
+    size: Param("image side in pixels", int) = 256,
+    n_particles: Param("particles per layout", int) = 40,
+    spp: Param("samples per pixel to measure", int, nargs='+') = (16, 121),
+    spp_grad: Param("adjoint samples per pixel (0: the scene default, min(spp, 4); -1: same as spp)", int) = 0,
+    batch: Param("train-step: batch sizes to measure", int, nargs='+') = (1, 4),
+    iters: Param("timed iterations per figure", int) = 7,
+    warmup: Param("untimed iterations first", int) = 2,
+    appearance: Param("train-step, synth: appearance models", str, nargs='+') = ('principled',),
+    nf: Param("train-step: discriminator width (64: the paper's)", int) = 64,
+    layouts: Param("train-step, shaded models: pool of cached layouts (0: new layout per image)", int) = 0,
+    out: Param("also write the JSON to this file", str) = None,
+):
     "Print seconds per renderer operation; the last line is one JSON object of all figures."
-    with cli_errors('drg_bench'): run_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
+    with cli_errors('drg_bench'):
+        run_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
 
-def drg_bench_main(argv: list|None=None):
+
+def drg_bench_main(argv: list | None = None):
     "The `drg_bench` console script."
     return run_cli(drg_bench, 'drg_bench', argv)
+
 
 def _check_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts):
     "Every `drg_bench` option checked by its flag's name, before anything is measured."
     check_choice(mode, 'mode', ('render', 'train-step', 'noise', 'synth'))
     check_number(size, '--size', 16, integer=True)
     check_number(n_particles, '--n_particles', 1, integer=True)
-    for s in spp: check_number(s, '--spp', 1, integer=True)
+    for s in spp:
+        check_number(s, '--spp', 1, integer=True)
     check_number(spp_grad, '--spp_grad', -1, integer=True, fix='0: the scene default, -1: as many as --spp')
     check_number(iters, '--iters', 1, integer=True, fix='a median needs at least one timed iteration')
     check_number(warmup, '--warmup', 0, integer=True)
-    for b in batch: check_number(b, '--batch', 1, integer=True)
-    for a in appearance: check_choice(a, '--appearance', tuple(APPEARANCES))
+    for b in batch:
+        check_number(b, '--batch', 1, integer=True)
+    for a in appearance:
+        check_choice(a, '--appearance', tuple(APPEARANCES))
     check_number(nf, '--nf', 1, integer=True)
     check_number(layouts, '--layouts', 0, integer=True, fix='0: a new layout per image')
-    check(len(spp) > 0 and len(batch) > 0 and len(appearance) > 0, "--spp, --batch and --appearance need at least one value each")
-    if out is not None: check_out_file(out, '--out')
+    check(
+        len(spp) > 0 and len(batch) > 0 and len(appearance) > 0,
+        "--spp, --batch and --appearance need at least one value each",
+    )
+    if out is not None:
+        check_out_file(out, '--out')
 
-def run_bench(mode='render', size=256, n_particles=40, spp=(16, 121), spp_grad=0, iters=7, warmup=2, out=None, batch=(1, 4),
-              appearance=('principled',), nf=64, layouts=0) -> dict:
+
+def run_bench(
+    mode='render',
+    size=256,
+    n_particles=40,
+    spp=(16, 121),
+    spp_grad=0,
+    iters=7,
+    warmup=2,
+    out=None,
+    batch=(1, 4),
+    appearance=('principled',),
+    nf=64,
+    layouts=0,
+) -> dict:
     "What `drg_bench` runs: prints one line per configuration, then all figures as JSON; returns them."
     spp, batch, appearance = tuple(spp), tuple(batch), tuple(appearance)
     _check_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
     res = {'mode': mode, 'machine': machine_info(), 'runs': []}
     print(f"# drg_bench {mode} on {res['machine']}", flush=True)
-    def emit(r): res['runs'].append(r); print(_fmt(r), flush=True)
-    if mode == 'noise': emit(bench_noise(size, n_particles, tuple(spp)))
-    for a in (appearance if mode == 'synth' else ()): emit(bench_synth(size, n_particles, spp[0], a))
-    for a in (appearance if mode == 'train-step' else ()):
-        for s in (spp if a == 'principled' else spp[:1]):
-            for b in batch: emit(bench_train_step(size, n_particles, s, b, max(2, iters // 2), 1, appearance=a, nf=nf, layouts=layouts))
-    for s in (spp if mode == 'render' else ()):
+
+    def emit(r):
+        res['runs'].append(r)
+        print(_fmt(r), flush=True)
+
+    if mode == 'noise':
+        emit(bench_noise(size, n_particles, tuple(spp)))
+    for a in appearance if mode == 'synth' else ():
+        emit(bench_synth(size, n_particles, spp[0], a))
+    for a in appearance if mode == 'train-step' else ():
+        for s in spp if a == 'principled' else spp[:1]:
+            for b in batch:
+                emit(
+                    bench_train_step(
+                        size, n_particles, s, b, max(2, iters // 2), 1, appearance=a, nf=nf, layouts=layouts
+                    )
+                )
+    for s in spp if mode == 'render' else ():
         g = None if spp_grad == 0 else (s if spp_grad < 0 else spp_grad)
         emit(bench_render(size, n_particles, s, g, iters, warmup))
     line = json.dumps(res)
-    if out: atomic_write(out, lambda t: Path(t).write_text(line + '\n'))
+    if out:
+        atomic_write(out, lambda t: Path(t).write_text(line + '\n'))
     print(line)
     return res

@@ -8,7 +8,17 @@ import json, os, sys
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse, Param
-from .core import check_params, defaults, atomic_write, check_choice, check_number, check_out_dir, cli_errors, write_png, run_cli
+from diffrendergan.core import (
+    check_params,
+    defaults,
+    atomic_write,
+    check_choice,
+    check_number,
+    check_out_dir,
+    cli_errors,
+    write_png,
+    run_cli,
+)
 from .shapes import sphere_bank, ellipsoid_bank, faceted_bank, wire_bank
 from .layout import Field, LogNormal, sample_layout, Layout
 from .scene import Scene
@@ -20,25 +30,41 @@ from .diagnostics import simsim, format_table, SIMSIM_CASES, SIMSIM_EPOCHS
 __all__ = ['SHAPES', 'COMMANDS', 'layout_dict', 'write_demo', 'drg_demo', 'drg_demo_main', 'main']
 
 # %% ../nbs/20_cli.ipynb #c20-004
-SHAPES = {'faceted': lambda seed: faceted_bank(seed=seed), 'sphere': lambda seed: sphere_bank(),
-          'ellipsoid': lambda seed: ellipsoid_bank(seed=seed), 'rod': lambda seed: wire_bank(aspect=5, seed=seed),
-          'wire': lambda seed: wire_bank(aspect=25, bend=0.5, seed=seed)}   # name -> seeded MeshBank
+SHAPES = {
+    'faceted': lambda seed: faceted_bank(seed=seed),
+    'sphere': lambda seed: sphere_bank(),
+    'ellipsoid': lambda seed: ellipsoid_bank(seed=seed),
+    'rod': lambda seed: wire_bank(aspect=5, seed=seed),
+    'wire': lambda seed: wire_bank(aspect=25, bend=0.5, seed=seed),
+}  # name -> seeded MeshBank
+
 
 def layout_dict(layout: Layout) -> dict:
     "A JSON-ready description of a layout (sizes and positions in nm)."
     f = layout.field
-    return {'field': {'height': f.height, 'width': f.width, 'nm_per_px': f.nm_per_px},
-            'centers_nm': layout.centers.round(3).tolist(), 'sizes_nm': layout.sizes.round(3).tolist(),
-            'rotations': layout.rotations.round(6).tolist(), 'variants': layout.variants.tolist(),
-            'agglomerate': layout.agglomerate.tolist()}
+    return {
+        'field': {'height': f.height, 'width': f.width, 'nm_per_px': f.nm_per_px},
+        'centers_nm': layout.centers.round(3).tolist(),
+        'sizes_nm': layout.sizes.round(3).tolist(),
+        'rotations': layout.rotations.round(6).tolist(),
+        'variants': layout.variants.tolist(),
+        'agglomerate': layout.agglomerate.tolist(),
+    }
 
 # %% ../nbs/20_cli.ipynb #c20-005
-def write_demo(out: str|Path='drg_out', # folder for the files
-               n_particles: int=40, size: int=256, nm_per_px: float=7.344,
-               median_nm: float=160., gsd: float=1.25, # log-normal size distribution
-               n_agglomerates: int=3, shape: str='faceted', spp: int=64, seed: int=0,
-               params: dict|None=None, # rendering parameters (name -> value), defaults for the rest
-              ) -> dict:
+def write_demo(
+    out: str | Path = 'drg_out',  # folder for the files
+    n_particles: int = 40,
+    size: int = 256,
+    nm_per_px: float = 7.344,
+    median_nm: float = 160.0,
+    gsd: float = 1.25,  # log-normal size distribution
+    n_agglomerates: int = 3,
+    shape: str = 'faceted',
+    spp: int = 64,
+    seed: int = 0,
+    params: dict | None = None,  # rendering parameters (name -> value), defaults for the rest
+) -> dict:
     "Render one synthetic micrograph and write image, masks, overlay and layout to `out`; returns the paths."
     check_choice(shape, 'shape', sorted(SHAPES))
     out = check_out_dir(out)
@@ -53,76 +79,121 @@ def write_demo(out: str|Path='drg_out', # folder for the files
     p = {k: float(v) for k, v in check_params(params).items()}
     bank = SHAPES[shape](seed)
     field = Field(size, size, nm_per_px)
-    layout = sample_layout(bank, field, n=n_particles, sizes=LogNormal(median_nm, gsd), n_agglomerates=n_agglomerates, seed=seed)
+    layout = sample_layout(
+        bank, field, n=n_particles, sizes=LogNormal(median_nm, gsd), n_agglomerates=n_agglomerates, seed=seed
+    )
     sc = Scene(bank, field, max_particles=max(n_particles, 1), spp=spp)
     img = sc.render(p, layout=layout, seed=seed).numpy()
     m = masks(sc)
     paths = {}
-    paths['image.tif'] = str(write_tiff(out/'image.tif', img.astype(np.float32), nm_per_px))
-    paths['image.png'] = str(write_png(out/'image.png', (np.clip(img, 0, 1) * 255).astype(np.uint8)))
-    paths['semantic.png'] = str(write_png(out/'semantic.png', (m['semantic'] * 255).astype(np.uint8)))
-    paths['instances.tif'] = str(write_tiff(out/'instances.tif', m['instances'].astype(np.uint16), nm_per_px))
-    paths['contours.png'] = str(write_png(out/'contours.png', m['contours'].astype(np.uint8)))
-    paths['overlay.png'] = str(write_png(out/'overlay.png', overlay(img, m, 'contours')))
-    def save(name, write): paths[name] = str(atomic_write(out/name, write))
-    meta = {'layout': layout_dict(layout), 'params': p, 'shape': shape, 'spp': spp, 'seed': seed,
-            'files': {'image.tif': 'float32 radiance', 'image.png': '8-bit, radiance clipped to [0, 1]',
-                      'semantic.png': '0 background, 255 particle', 'instances.tif': 'uint16, 0 background, i+1 particle i',
-                      'contours.png': '0 background, 1 particle, 2 contour (as in synthesize)'}, 'nm_per_px': nm_per_px}
+    paths['image.tif'] = str(write_tiff(out / 'image.tif', img.astype(np.float32), nm_per_px))
+    paths['image.png'] = str(write_png(out / 'image.png', (np.clip(img, 0, 1) * 255).astype(np.uint8)))
+    paths['semantic.png'] = str(write_png(out / 'semantic.png', (m['semantic'] * 255).astype(np.uint8)))
+    paths['instances.tif'] = str(write_tiff(out / 'instances.tif', m['instances'].astype(np.uint16), nm_per_px))
+    paths['contours.png'] = str(write_png(out / 'contours.png', m['contours'].astype(np.uint8)))
+    paths['overlay.png'] = str(write_png(out / 'overlay.png', overlay(img, m, 'contours')))
+
+    def save(name, write):
+        paths[name] = str(atomic_write(out / name, write))
+
+    meta = {
+        'layout': layout_dict(layout),
+        'params': p,
+        'shape': shape,
+        'spp': spp,
+        'seed': seed,
+        'files': {
+            'image.tif': 'float32 radiance',
+            'image.png': '8-bit, radiance clipped to [0, 1]',
+            'semantic.png': '0 background, 255 particle',
+            'instances.tif': 'uint16, 0 background, i+1 particle i',
+            'contours.png': '0 background, 1 particle, 2 contour (as in synthesize)',
+        },
+        'nm_per_px': nm_per_px,
+    }
     save('layout.json', lambda t: Path(t).write_text(json.dumps(meta, indent=1)))
     return paths
 
 # %% ../nbs/20_cli.ipynb #c20-009
-_SIMSIM_S_PER_STEP = {'principled': 0.165, 'se': 0.1, 'bse': 0.12, 'transmission': 0.125}   # measured on 2 CPU cores, setup included
+_SIMSIM_S_PER_STEP = {
+    'principled': 0.165,
+    'se': 0.1,
+    'bse': 0.12,
+    'transmission': 0.125,
+}  # measured on 2 CPU cores, setup included
+
 
 def _demo_epochs(mode: str, epochs: int) -> int:
     "Sim-to-sim epochs of `drg_demo`: `epochs`, or the model's default when it is negative."
     return SIMSIM_EPOCHS.get(mode, 24) if epochs < 0 else epochs
 
+
 @call_parse
-def drg_demo(out: Param("output folder", str)='drg_out',
-             n_particles: Param("number of particles", int)=40,
-             size: Param("image side in pixels", int)=256,
-             nm_per_px: Param("pixel size in nm", float)=7.344,
-             median_nm: Param("median particle size in nm", float)=160.,
-             gsd: Param("geometric standard deviation of the sizes", float)=1.25,
-             n_agglomerates: Param("number of agglomerates", int)=3,
-             shape: Param("particle shape", str, choices=list(SHAPES))='faceted',
-             spp: Param("samples per pixel", int)=64,
-             seed: Param("random seed", int)=0,
-             simsim_epochs: Param("epochs of 100 steps of the sim-to-sim recovery (-1: the model's default, SIMSIM_EPOCHS or 24; 0: skip it)", int)=-1,
-             simsim_mode: Param("appearance model of the sim-to-sim recovery", str, choices=list(SIMSIM_CASES))='principled'):
+def drg_demo(
+    out: Param("output folder", str) = 'drg_out',
+    n_particles: Param("number of particles", int) = 40,
+    size: Param("image side in pixels", int) = 256,
+    nm_per_px: Param("pixel size in nm", float) = 7.344,
+    median_nm: Param("median particle size in nm", float) = 160.0,
+    gsd: Param("geometric standard deviation of the sizes", float) = 1.25,
+    n_agglomerates: Param("number of agglomerates", int) = 3,
+    shape: Param("particle shape", str, choices=list(SHAPES)) = 'faceted',
+    spp: Param("samples per pixel", int) = 64,
+    seed: Param("random seed", int) = 0,
+    simsim_epochs: Param(
+        "epochs of 100 steps of the sim-to-sim recovery (-1: the model's default, SIMSIM_EPOCHS or 24; 0: skip it)", int
+    ) = -1,
+    simsim_mode: Param("appearance model of the sim-to-sim recovery", str, choices=list(SIMSIM_CASES)) = 'principled',
+):
     "Render a synthetic SEM image with its masks, then recover hidden parameters by GAN training (sim-to-sim)."
     with cli_errors('drg_demo'):
         check_number(simsim_epochs, 'simsim_epochs', -1, integer=True, fix="-1 takes the model's default, 0 skips it")
         paths = write_demo(out, n_particles, size, nm_per_px, median_nm, gsd, n_agglomerates, shape, spp, seed)
     print(f"wrote {len(paths)} files to {Path(out).resolve()}:")
-    for k, v in paths.items(): print(f"  {k}")
+    for k, v in paths.items():
+        print(f"  {k}")
     simsim_epochs = _demo_epochs(simsim_mode, simsim_epochs)
     if simsim_epochs > 0:
         minutes = simsim_epochs * 100 * _SIMSIM_S_PER_STEP[simsim_mode] / 60
-        print(f"\nsim-to-sim ({simsim_mode} model): training the GAN for {simsim_epochs * 100} steps against images with hidden parameters "
-              f"(about {max(1, round(minutes))} min on 2 CPU cores; run again to resume)...", flush=True)
-        where = Path(out)/f'simsim_{simsim_mode}'
-        with cli_errors('drg_demo'): r = simsim(where, mode=simsim_mode, epochs=simsim_epochs, seed=seed)
+        print(
+            f"\nsim-to-sim ({simsim_mode} model): training the GAN for {simsim_epochs * 100} steps against images with "
+            "hidden parameters "
+            f"(about {max(1, round(minutes))} min on 2 CPU cores; run again to resume)...",
+            flush=True,
+        )
+        where = Path(out) / f'simsim_{simsim_mode}'
+        with cli_errors('drg_demo'):
+            r = simsim(where, mode=simsim_mode, epochs=simsim_epochs, seed=seed)
         print(format_table(r['table']))
-        print(f"{r['steps']} steps at {r['s_per_step']:.3f} s, {r['seconds'] / 60:.1f} min; curves in {where/'simsim.png'}")
+        print(
+            f"{r['steps']} steps at {r['s_per_step']:.3f} s, {r['seconds'] / 60:.1f} min; curves in "
+            f"{where / 'simsim.png'}"
+        )
 
 # %% ../nbs/20_cli.ipynb #c20-010b
-COMMANDS = {'drg_demo': "render a synthetic micrograph with its masks, then recover hidden parameters (sim-to-sim)",
-            'drg_bench': "time the renderer, a training step, image noise or dataset synthesis"}
+COMMANDS = {
+    'drg_demo': "render a synthetic micrograph with its masks, then recover hidden parameters (sim-to-sim)",
+    'drg_bench': "time the renderer, a training step, image noise or dataset synthesis",
+}
 
-def drg_demo_main(argv: list|None=None):
+
+def drg_demo_main(argv: list | None = None):
     "The `drg_demo` console script."
     return run_cli(drg_demo, 'drg_demo', argv)
 
-def main(argv: list|None=None) -> int:
+
+def main(argv: list | None = None) -> int:
     "`python -m diffrendergan`: the version (`--version`) or the command-line tools."
     from diffrendergan import __version__
+
     args = sys.argv[1:] if argv is None else argv
     if args[:1] in (['--version'], ['-V']):
         print(f"diffrendergan {__version__}")
         return 0
-    print(f"diffrendergan {__version__}: annotated training data for nanoparticle microscopy.\n\ncommands (each takes --help):")
-    for name, what in COMMANDS.items(): print(f"  {name:10s} {what}")
+    print(
+        f"diffrendergan {__version__}: annotated training data for nanoparticle microscopy.\n\ncommands (each takes "
+        "--help):"
+    )
+    for name, what in COMMANDS.items():
+        print(f"  {name:10s} {what}")
     return 0

@@ -21,27 +21,35 @@ __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARA
            'digest', 'architecture', 'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c00-033b
-def check(cond, # the condition that must hold
-          msg: str, # what is wrong and how to fix it; name the argument
-          exc: type=ValueError, # the exception class
-         ):
+def check(
+    cond,  # the condition that must hold
+    msg: str,  # what is wrong and how to fix it; name the argument
+    exc: type = ValueError,  # the exception class
+):
     "Raise `exc(msg)` unless `cond`: the one way diffrendergan checks its inputs."
-    if not cond: raise exc(msg)
+    if not cond:
+        raise exc(msg)
 
 # %% ../nbs/00_core.ipynb #c00-033d
 def _bounds(lo, hi, lo_open, hi_open) -> str:
     "The allowed range in words: `> 0`, `>= 1`, `in [0, 1]`, `in (0, 1]`."
-    if hi is None: return f"{'>' if lo_open else '>='} {lo}"
-    if lo is None: return f"{'<' if hi_open else '<='} {hi}"
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {lo}"
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {hi}"
     return f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
 
-def check_number(value, # what the caller passed
-                 name: str, # the argument's name, as the caller spells it
-                 lo: float|None=None, hi: float|None=None, # allowed range (None: unbounded)
-                 integer: bool=False, # must be a whole number (returned as int)
-                 lo_open: bool=False, hi_open: bool=False, # exclude the bound itself
-                 fix: str='', # how to fix it, appended to the message
-                ) -> int|float:
+
+def check_number(
+    value,  # what the caller passed
+    name: str,  # the argument's name, as the caller spells it
+    lo: float | None = None,
+    hi: float | None = None,  # allowed range (None: unbounded)
+    integer: bool = False,  # must be a whole number (returned as int)
+    lo_open: bool = False,
+    hi_open: bool = False,  # exclude the bound itself
+    fix: str = '',  # how to fix it, appended to the message
+) -> int | float:
     "`value` as an int or float when it is a finite number in range; else one error that names `name`."
     tail = f"; {fix}" if fix else ''
     kind = 'a whole number' if integer else 'a number'
@@ -54,14 +62,16 @@ def check_number(value, # what the caller passed
         v = int(v)
     below = lo is not None and (v <= lo if lo_open else v < lo)
     above = hi is not None and (v >= hi if hi_open else v > hi)
-    if below or above: raise ValueError(f"{name} must be {_bounds(lo, hi, lo_open, hi_open)}, got {value}{tail}")
+    if below or above:
+        raise ValueError(f"{name} must be {_bounds(lo, hi, lo_open, hi_open)}, got {value}{tail}")
     return v
 
 # %% ../nbs/00_core.ipynb #c00-033f
-def check_choice(value, # what the caller passed
-                 name: str, # the argument's name
-                 choices, # the allowed values
-                ):
+def check_choice(
+    value,  # what the caller passed
+    name: str,  # the argument's name
+    choices,  # the allowed values
+):
     "`value` when it is one of `choices`; else a `ValueError` that lists them."
     ok = isinstance(value, str) or not isinstance(value, (list, dict, set))
     check(ok and value in tuple(choices), f"{name} must be one of {tuple(choices)}, got {value!r}")
@@ -70,44 +80,62 @@ def check_choice(value, # what the caller passed
 # %% ../nbs/00_core.ipynb #c00-005
 _llvm_ver = re.compile(r'libLLVM(?:-|\.so\.)(\d+)')
 
-def llvm_version(path: str|Path) -> int|None:
+
+def llvm_version(path: str | Path) -> int | None:
     "Major LLVM version from a library file name such as `libLLVM-19.so` or `libLLVM.so.23.1`, else `None`."
     m = _llvm_ver.search(Path(path).name)
     return int(m.group(1)) if m else None
 
 # %% ../nbs/00_core.ipynb #c00-007
 MIN_LLVM = 16
-SYSTEM_LLVM_GLOBS = ('/usr/lib/x86_64-linux-gnu/libLLVM*.so*', '/usr/lib/aarch64-linux-gnu/libLLVM*.so*',
-                     '/usr/lib/llvm-*/lib/libLLVM*.so*', '/usr/lib64/libLLVM*.so*', '/usr/local/lib/libLLVM*.so*',
-                     '/opt/homebrew/opt/llvm/lib/libLLVM.dylib', '/usr/local/opt/llvm/lib/libLLVM.dylib')
+SYSTEM_LLVM_GLOBS = (
+    '/usr/lib/x86_64-linux-gnu/libLLVM*.so*',
+    '/usr/lib/aarch64-linux-gnu/libLLVM*.so*',
+    '/usr/lib/llvm-*/lib/libLLVM*.so*',
+    '/usr/lib64/libLLVM*.so*',
+    '/usr/local/lib/libLLVM*.so*',
+    '/opt/homebrew/opt/llvm/lib/libLLVM.dylib',
+    '/usr/local/opt/llvm/lib/libLLVM.dylib',
+)
 
-def llvm_candidates(prefixes: list|None=None, # Python prefixes whose `lib/` is searched (default: venv and base)
-                    globs: tuple=SYSTEM_LLVM_GLOBS, # system locations
-                   ) -> list[Path]:
+
+def llvm_candidates(
+    prefixes: list | None = None,  # Python prefixes whose `lib/` is searched (default: venv and base)
+    globs: tuple = SYSTEM_LLVM_GLOBS,  # system locations
+) -> list[Path]:
     "Usable libLLVM files (version >= 16), the Python environment's own first, newest version first within each."
     prefixes = list(dict.fromkeys([sys.prefix, sys.base_prefix])) if prefixes is None else prefixes
+
     def usable(ps):
         ps = [Path(p) for p in ps if (llvm_version(p) or 0) >= MIN_LLVM and Path(p).is_file()]
         return sorted(dict.fromkeys(ps), key=lambda p: -llvm_version(p))
-    found = usable(f for pre in prefixes for f in glob.glob(str(Path(pre)/'lib'/'libLLVM*.so*')))
+
+    found = usable(f for pre in prefixes for f in glob.glob(str(Path(pre) / 'lib' / 'libLLVM*.so*')))
     found += [p for p in usable(f for g in globs for f in glob.glob(g)) if p not in found]
     return found
 
 # %% ../nbs/00_core.ipynb #c00-009
-LLVM_HELP = ("drjit's CPU backend needs libLLVM >= 16. Install it with `pip install \"diffrendergan[cpu]\"` "
-             "(pulls karellen-llvm-core into this environment), or on Debian/Ubuntu `apt-get install libllvm19`, "
-             "or point DRJIT_LIBLLVM_PATH at a libLLVM >= 16 yourself.")
+LLVM_HELP = (
+    "drjit's CPU backend needs libLLVM >= 16. Install it with `pip install \"diffrendergan[cpu]\"` "
+    "(pulls karellen-llvm-core into this environment), or on Debian/Ubuntu `apt-get install libllvm19`, "
+    "or point DRJIT_LIBLLVM_PATH at a libLLVM >= 16 yourself."
+)
 
-def find_libllvm(env: Mapping|None=None, # environment to read DRJIT_LIBLLVM_PATH from (default `os.environ`)
-                 **kwargs) -> Path:
+
+def find_libllvm(
+    env: Mapping | None = None,  # environment to read DRJIT_LIBLLVM_PATH from (default `os.environ`)
+    **kwargs,
+) -> Path:
     "The libLLVM drjit should load: `DRJIT_LIBLLVM_PATH` if set, else the best of `llvm_candidates`."
     env = os.environ if env is None else env
     if env.get('DRJIT_LIBLLVM_PATH'):
         p = Path(env['DRJIT_LIBLLVM_PATH'])
-        if not p.is_file(): raise RuntimeError(f"DRJIT_LIBLLVM_PATH={p} does not exist. {LLVM_HELP}")
+        if not p.is_file():
+            raise RuntimeError(f"DRJIT_LIBLLVM_PATH={p} does not exist. {LLVM_HELP}")
         return p
     found = llvm_candidates(**kwargs)
-    if not found: raise RuntimeError(f"No libLLVM >= {MIN_LLVM} found. {LLVM_HELP}")
+    if not found:
+        raise RuntimeError(f"No libLLVM >= {MIN_LLVM} found. {LLVM_HELP}")
     return found[0]
 
 # %% ../nbs/00_core.ipynb #c00-014
@@ -115,39 +143,54 @@ def cuda_available() -> bool:
     "True when torch sees a CUDA GPU (then Mitsuba's `cuda_ad_mono` variant is preferred)."
     return torch.cuda.is_available()
 
+
 VARIANTS = ('llvm_ad_mono', 'cuda_ad_mono')
+
 
 def default_variant() -> str:
     "`DRG_VARIANT` if set, else `cuda_ad_mono` with a usable CUDA GPU, else `llvm_ad_mono`."
     v = os.environ.get('DRG_VARIANT') or ('cuda_ad_mono' if cuda_available() else 'llvm_ad_mono')
-    if v not in VARIANTS: raise ValueError(f"DRG_VARIANT={v!r} is not supported; use one of {VARIANTS}")
+    if v not in VARIANTS:
+        raise ValueError(f"DRG_VARIANT={v!r} is not supported; use one of {VARIANTS}")
     return v
 
 # %% ../nbs/00_core.ipynb #c00-015
 def _active_variant():
     "The Mitsuba variant already set in this process (by the user or an earlier call), or None."
-    if 'mitsuba' not in sys.modules: return None
+    if 'mitsuba' not in sys.modules:
+        return None
     return sys.modules['mitsuba'].variant()
 
-def setup_mitsuba(variant: str|None=None, # `llvm_ad_mono` or `cuda_ad_mono`; default: the variant already set, else `default_variant`
-                 ):
+
+def setup_mitsuba(
+    variant: str
+    | None = None,  # `llvm_ad_mono` or `cuda_ad_mono`; default: the variant already set, else `default_variant`
+):
     "Import Mitsuba with a working variant (and libLLVM for the CPU one) and return the `mitsuba` module."
     auto = variant is None
     active = _active_variant()
-    if auto and active in VARIANTS: return sys.modules['mitsuba']       # the caller's choice stands
+    if auto and active in VARIANTS:
+        return sys.modules['mitsuba']  # the caller's choice stands
     if auto and active is not None:
-        warnings.warn(f"Mitsuba's variant is {active!r}, which diffrendergan cannot render with; switching the process to "
-                      f"{default_variant()!r}. Scenes you built under {active!r} must be rebuilt.")
+        warnings.warn(
+            f"Mitsuba's variant is {active!r}, which diffrendergan cannot render with; switching the process to "
+            f"{default_variant()!r}. Scenes you built under {active!r} must be rebuilt."
+        )
     variant = variant or default_variant()
     check(variant in VARIANTS, f"variant {variant!r} is not supported; use one of {VARIANTS}")
     if variant.startswith('llvm'):
         if 'drjit' in sys.modules and not os.environ.get('DRJIT_LIBLLVM_PATH'):
-            warnings.warn("drjit was imported before diffrendergan could set DRJIT_LIBLLVM_PATH; "
-                          "if rendering crashes, import diffrendergan first or set DRJIT_LIBLLVM_PATH.")
+            warnings.warn(
+                "drjit was imported before diffrendergan could set DRJIT_LIBLLVM_PATH; "
+                "if rendering crashes, import diffrendergan first or set DRJIT_LIBLLVM_PATH."
+            )
         os.environ['DRJIT_LIBLLVM_PATH'] = str(find_libllvm())
     import mitsuba as mi
-    if mi.variant() == variant: return mi
-    try: mi.set_variant(variant)
+
+    if mi.variant() == variant:
+        return mi
+    try:
+        mi.set_variant(variant)
     except Exception as e:
         if auto and variant.startswith('cuda'):
             warnings.warn(f"Mitsuba's {variant} failed ({e}); falling back to the CPU (llvm_ad_mono).")
@@ -166,15 +209,17 @@ def torch_device() -> torch.device:
 @dataclass(frozen=True)
 class ParamSpec:
     "A named scalar parameter with its valid range, default and whether the GAN learns it by default."
-    name: str         # dotted name, e.g. `particle.roughness`
-    lo: float         # smallest valid value
-    hi: float         # largest valid value
-    default: float    # value used when none is given
+
+    name: str  # dotted name, e.g. `particle.roughness`
+    lo: float  # smallest valid value
+    hi: float  # largest valid value
+    default: float  # value used when none is given
     learnable: bool = True  # learned by the GAN by default
-    doc: str = ''     # one line for widgets and docs
+    doc: str = ''  # one line for widgets and docs
 
     def __post_init__(self):
-        if not (self.lo <= self.default <= self.hi): raise ValueError(f"{self.name}: default {self.default} outside [{self.lo}, {self.hi}]")
+        if not (self.lo <= self.default <= self.hi):
+            raise ValueError(f"{self.name}: default {self.default} outside [{self.lo}, {self.hi}]")
 
     def check(self, v: float) -> float:
         "`v` as a float, or a `ValueError` if it is NaN or outside the range."
@@ -193,85 +238,176 @@ _PRINCIPLED = dict(  # Mitsuba `principled` BSDF inputs: (default particle, defa
     sheen=(0.3, 0.0, 'grazing-angle sheen, brightens silhouettes'),
     sheen_tint=(0.5, 0.0, 'tints the sheen towards the base colour (no effect in greyscale)'),
 )
-PAPER_PARAMS = ('particle.base_color', 'particle.roughness', 'particle.spec_tint', 'particle.sheen',
-                'particle.sheen_tint', 'substrate.base_color')   # what DiffRenderGAN learns
-_NO_EFFECT = {'particle.sheen_tint', 'substrate.sheen_tint'}     # tints are no-ops in the mono variant
+PAPER_PARAMS = (
+    'particle.base_color',
+    'particle.roughness',
+    'particle.spec_tint',
+    'particle.sheen',
+    'particle.sheen_tint',
+    'substrate.base_color',
+)  # what DiffRenderGAN learns
+_NO_EFFECT = {'particle.sheen_tint', 'substrate.sheen_tint'}  # tints are no-ops in the mono variant
 
-RENDER_PARAMS = {s.name: s for s in
-    [ParamSpec(f'{obj}.{k}', 0., 1., d[i], f'{obj}.{k}' in PAPER_PARAMS and f'{obj}.{k}' not in _NO_EFFECT, f'{obj}: {d[2]}')
-     for i, obj in enumerate(('particle', 'substrate')) for k, d in _PRINCIPLED.items()] +
-    [ParamSpec('light.top', 0., 20., 1.0, True, 'radiance of the large emitter above the sample'),
-     ParamSpec('light.ring', 0., 50., 4.0, True, 'radiance of the grazing ring emitter (edge brightening)')]}
+RENDER_PARAMS = {
+    s.name: s
+    for s in [
+        ParamSpec(
+            f'{obj}.{k}',
+            0.0,
+            1.0,
+            d[i],
+            f'{obj}.{k}' in PAPER_PARAMS and f'{obj}.{k}' not in _NO_EFFECT,
+            f'{obj}: {d[2]}',
+        )
+        for i, obj in enumerate(('particle', 'substrate'))
+        for k, d in _PRINCIPLED.items()
+    ]
+    + [
+        ParamSpec('light.top', 0.0, 20.0, 1.0, True, 'radiance of the large emitter above the sample'),
+        ParamSpec('light.ring', 0.0, 50.0, 4.0, True, 'radiance of the grazing ring emitter (edge brightening)'),
+    ]
+}
 
 # %% ../nbs/00_core.ipynb #c00-024
-def check_params(params: Mapping|None=None, # name -> float or scalar tensor; missing names take defaults
-                 specs: Mapping=RENDER_PARAMS, # the parameter table to check against
-                ) -> dict:
+def check_params(
+    params: Mapping | None = None,  # name -> float or scalar tensor; missing names take defaults
+    specs: Mapping = RENDER_PARAMS,  # the parameter table to check against
+) -> dict:
     "A new dict of every parameter in `specs` as a float32 scalar tensor; clear `ValueError`s for bad input."
     params = {} if params is None else params
-    if not isinstance(params, Mapping): raise ValueError(f"params must be a dict of name -> value, got {type(params).__name__}")
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a dict of name -> value, got {type(params).__name__}")
     unknown = sorted(set(params) - set(specs))
-    if unknown: raise ValueError(f"unknown parameter(s) {unknown}; valid names: {sorted(specs)}")
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; valid names: {sorted(specs)}")
     out = {}
     for name, spec in specs.items():
         v = params.get(name, spec.default)
         t = v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v, dtype=np.float32))
-        if t.numel() != 1: raise ValueError(f"{name} must be a scalar, got shape {tuple(t.shape)}")
-        if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)): raise ValueError(f"{name} must be a number, got {t.dtype}")
+        if t.numel() != 1:
+            raise ValueError(f"{name} must be a scalar, got shape {tuple(t.shape)}")
+        if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
+            raise ValueError(f"{name} must be a number, got {t.dtype}")
         spec.check(t.detach().float().cpu().item())
         out[name] = t.reshape(()).float()
     return out
 
 # %% ../nbs/00_core.ipynb #c00-027
-MICROSCOPE_PARAMS = {s.name: s for s in [
-    ParamSpec('microscope.blur', 0., 4., 0.7, True, 'probe blur: Gaussian sigma in pixels'),
-    ParamSpec('microscope.gain', 0.1, 5., 1.0, True, 'detector gain (contrast)'),
-    ParamSpec('microscope.offset', -0.5, 0.5, 0.0, True, 'detector offset (brightness)'),
-    ParamSpec('microscope.noise', 0., 0.3, 0.03, True, 'additive Gaussian read noise sigma (the paper learns this one)'),
-    ParamSpec('microscope.shot', 0., 0.05, 0.0, False, 'Poisson (shot) noise: variance = shot * signal'),
-    ParamSpec('microscope.line', 0., 0.1, 0.0, False, 'line noise: sigma of a random offset per scan line'),
-    ParamSpec('microscope.jitter', 0., 2., 0.0, False, 'scan-line jitter: sigma of a random horizontal shift per line, pixels'),
-]}
+MICROSCOPE_PARAMS = {
+    s.name: s
+    for s in [
+        ParamSpec('microscope.blur', 0.0, 4.0, 0.7, True, 'probe blur: Gaussian sigma in pixels'),
+        ParamSpec('microscope.gain', 0.1, 5.0, 1.0, True, 'detector gain (contrast)'),
+        ParamSpec('microscope.offset', -0.5, 0.5, 0.0, True, 'detector offset (brightness)'),
+        ParamSpec(
+            'microscope.noise', 0.0, 0.3, 0.03, True, 'additive Gaussian read noise sigma (the paper learns this one)'
+        ),
+        ParamSpec('microscope.shot', 0.0, 0.05, 0.0, False, 'Poisson (shot) noise: variance = shot * signal'),
+        ParamSpec('microscope.line', 0.0, 0.1, 0.0, False, 'line noise: sigma of a random offset per scan line'),
+        ParamSpec(
+            'microscope.jitter',
+            0.0,
+            2.0,
+            0.0,
+            False,
+            'scan-line jitter: sigma of a random horizontal shift per line, pixels',
+        ),
+    ]
+}
 
 # %% ../nbs/00_core.ipynb #c00-030
 _SEM = dict(  # shared by the SE and BSE yield models: (se default, bse default, lo, hi, doc)
-    particle=(0.35, 0.6, 0., 1., 'electron yield of the particle material on a flat, beam-normal surface'),
-    substrate=(0.15, 0.2, 0., 1., 'electron yield of the substrate'),
-    tilt=(1.3, 0.2, 0., 4., 'tilt contrast: yield grows as 1/cos(tilt)^k (cos clipped at 0.1)'),
-    shadow=(0.3, 0.0, 0., 1., 'share of the signal lost where the path to the side detector is blocked'),
+    particle=(0.35, 0.6, 0.0, 1.0, 'electron yield of the particle material on a flat, beam-normal surface'),
+    substrate=(0.15, 0.2, 0.0, 1.0, 'electron yield of the substrate'),
+    tilt=(1.3, 0.2, 0.0, 4.0, 'tilt contrast: yield grows as 1/cos(tilt)^k (cos clipped at 0.1)'),
+    shadow=(0.3, 0.0, 0.0, 1.0, 'share of the signal lost where the path to the side detector is blocked'),
 )
-SE_PARAMS = {s.name: s for s in
-    [ParamSpec(f'se.{k}', lo, hi, d, True, f'SE: {doc}') for k, (d, _, lo, hi, doc) in _SEM.items()] +
-    [ParamSpec('se.edge', 0., 4., 0.8, True, 'SE: extra relative yield at a particle silhouette (edge effect)'),
-     ParamSpec('se.edge_width', 1., 100., 10., True, 'SE: decay length of the edge effect inside the particle, nm'),
-     ParamSpec('se.texture', 0., 1., 0.1, True, "SE: relative amplitude of the substrate's yield variation (roughness, contamination)"),
-     ParamSpec('se.texture_scale', 1., 300., 30., True, 'SE: correlation length of the substrate texture, nm'),
-     ParamSpec('se.relief', 0., 4., 1.0, True, "SE: extra relative yield on the rims of the substrate's relief (bumps, pits, pores)"),
-     ParamSpec('se.relief_scale', 5., 500., 60., True, "SE: correlation length of the substrate's random relief, nm"),
-     ParamSpec('se.relief_level', 0., 3., 1.0, True, 'SE: height (in standard deviations of the relief) whose contour lines are rims; higher: fewer, smaller bumps')]}
-BSE_PARAMS = {s.name: s for s in [ParamSpec(f'bse.{k}', lo, hi, d, True, f'BSE: {doc}') for k, (_, d, lo, hi, doc) in _SEM.items()]}
-TEM_PARAMS = {s.name: s for s in [
-    ParamSpec('tem.background', 0., 1., 0.85, True, 'transmission: intensity I0 where nothing is in the beam'),
-    ParamSpec('tem.mfp', 5., 2000., 150., True, 'transmission: mean free path of the particle material, nm (I = I0 exp(-t/mfp))'),
-]}
+SE_PARAMS = {
+    s.name: s
+    for s in [ParamSpec(f'se.{k}', lo, hi, d, True, f'SE: {doc}') for k, (d, _, lo, hi, doc) in _SEM.items()]
+    + [
+        ParamSpec('se.edge', 0.0, 4.0, 0.8, True, 'SE: extra relative yield at a particle silhouette (edge effect)'),
+        ParamSpec(
+            'se.edge_width', 1.0, 100.0, 10.0, True, 'SE: decay length of the edge effect inside the particle, nm'
+        ),
+        ParamSpec(
+            'se.texture',
+            0.0,
+            1.0,
+            0.1,
+            True,
+            "SE: relative amplitude of the substrate's yield variation (roughness, contamination)",
+        ),
+        ParamSpec('se.texture_scale', 1.0, 300.0, 30.0, True, 'SE: correlation length of the substrate texture, nm'),
+        ParamSpec(
+            'se.relief',
+            0.0,
+            4.0,
+            1.0,
+            True,
+            "SE: extra relative yield on the rims of the substrate's relief (bumps, pits, pores)",
+        ),
+        ParamSpec(
+            'se.relief_scale', 5.0, 500.0, 60.0, True, "SE: correlation length of the substrate's random relief, nm"
+        ),
+        ParamSpec(
+            'se.relief_level',
+            0.0,
+            3.0,
+            1.0,
+            True,
+            'SE: height (in standard deviations of the relief) whose contour lines are rims; higher: fewer, smaller '
+            'bumps',
+        ),
+    ]
+}
+BSE_PARAMS = {
+    s.name: s
+    for s in [ParamSpec(f'bse.{k}', lo, hi, d, True, f'BSE: {doc}') for k, (_, d, lo, hi, doc) in _SEM.items()]
+}
+TEM_PARAMS = {
+    s.name: s
+    for s in [
+        ParamSpec('tem.background', 0.0, 1.0, 0.85, True, 'transmission: intensity I0 where nothing is in the beam'),
+        ParamSpec(
+            'tem.mfp',
+            5.0,
+            2000.0,
+            150.0,
+            True,
+            'transmission: mean free path of the particle material, nm (I = I0 exp(-t/mfp))',
+        ),
+    ]
+}
 APPEARANCES = {'principled': RENDER_PARAMS, 'se': SE_PARAMS, 'bse': BSE_PARAMS, 'transmission': TEM_PARAMS}
 ALL_PARAMS = {k: s for t in (*APPEARANCES.values(), MICROSCOPE_PARAMS) for k, s in t.items()}
 
 # %% ../nbs/00_core.ipynb #c00-032
-def defaults(specs: Mapping=RENDER_PARAMS) -> dict:
+def defaults(specs: Mapping = RENDER_PARAMS) -> dict:
     "Default value of every parameter in `specs`, as plain floats."
     return {k: s.default for k, s in specs.items()}
 
 # %% ../nbs/00_core.ipynb #c00-033t
-SEED_STREAMS = {'layout': 1, 'render': 2, 'noise': 3, 'synth_layout': 5, 'synth_image': 6, 'train_step': 7,
-                'metric_reals': 10**9, 'match_reals': 10**9 + 1}   # stream name -> its number (fixed: results depend on them)
+SEED_STREAMS = {
+    'layout': 1,
+    'render': 2,
+    'noise': 3,
+    'synth_layout': 5,
+    'synth_image': 6,
+    'train_step': 7,
+    'metric_reals': 10**9,
+    'match_reals': 10**9 + 1,
+}  # stream name -> its number (fixed: results depend on them)
 
-def derive_seed(seed: int, # the user's seed
-                *keys: int, # integer keys of one draw (an image key, a step)
-                stream: str|None=None, # a name of SEED_STREAMS, appended as the last key
-               ) -> int:
+
+def derive_seed(
+    seed: int,  # the user's seed
+    *keys: int,  # integer keys of one draw (an image key, a step)
+    stream: str | None = None,  # a name of SEED_STREAMS, appended as the last key
+) -> int:
     "A 31-bit seed derived from `seed`, `keys` and `stream` (SplitMix64-style)."
-    if stream is not None: keys = (*keys, SEED_STREAMS[check_choice(stream, 'stream', tuple(SEED_STREAMS))])
+    if stream is not None:
+        keys = (*keys, SEED_STREAMS[check_choice(stream, 'stream', tuple(SEED_STREAMS))])
     mask = 2**64 - 1
     x = (seed * 0x9E3779B97F4A7C15 + sum(v * 0xBF58476D1CE4E5B9 ** (i + 1) for i, v in enumerate(keys))) & mask
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
@@ -283,11 +419,14 @@ def _umask() -> int:
     "This process's umask, read without changing it where the system allows (Linux), else by setting it back at once."
     try:
         for line in Path('/proc/self/status').read_text().splitlines():
-            if line.startswith('Umask:'): return int(line.split()[1], 8)
-    except (OSError, ValueError): pass
+            if line.startswith('Umask:'):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
 
 def _stale_temps(path: Path) -> list:
     "Temporary files of `path` whose writer, a process of this machine, is gone (killed inside a write)."
@@ -295,26 +434,34 @@ def _stale_temps(path: Path) -> list:
     stale = []
     for tmp in path.parent.glob(f'.{glob.escape(path.stem)}.tmp*{glob.escape(path.suffix)}'):
         found = pattern.match(tmp.name)
-        if not found or int(found.group(1)) == os.getpid(): continue
-        try: os.kill(int(found.group(1)), 0)
-        except ProcessLookupError: stale.append(tmp)
-        except (PermissionError, OverflowError): pass
+        if not found or int(found.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:
+            stale.append(tmp)
+        except (PermissionError, OverflowError):
+            pass
     return stale
+
 
 def _disk_full(err: BaseException) -> bool:
     "True when `err` is a write that failed for lack of space (an OSError, or torch's stream writer)."
-    if isinstance(err, OSError): return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(err, OSError):
+        return err.errno in (errno.ENOSPC, errno.EDQUOT)
     return isinstance(err, RuntimeError) and 'write failed' in str(err)
 
 # %% ../nbs/00_core.ipynb #c00-035a
-def atomic_write(path: str|Path, # the file to write
-                 write, # called as `write(tmp_path)`; writes the whole file there
-                ) -> Path:
+def atomic_write(
+    path: str | Path,  # the file to write
+    write,  # called as `write(tmp_path)`; writes the whole file there
+) -> Path:
     "Call `write(tmp_path)` on a temporary file next to `path`, then give it the usual mode and rename it to `path`."
     path = Path(path)
     check(path.name not in ('', '.', '..'), f"path must name a file, got {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    for tmp in _stale_temps(path): tmp.unlink(missing_ok=True)
+    for tmp in _stale_temps(path):
+        tmp.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.tmp{os.getpid()}.', suffix=path.suffix)
     os.close(fd)
     try:
@@ -324,27 +471,36 @@ def atomic_write(path: str|Path, # the file to write
     except BaseException as err:
         full = _disk_full(err)
         Path(tmp).unlink(missing_ok=True)
-        if not full: raise
+        if not full:
+            raise
         free_mb = shutil.disk_usage(path.parent).free / 2**20
-        raise OSError(errno.ENOSPC, f"the disk is full: writing {path} failed ({free_mb:.0f} MB free now). Free some "
-                                    f"space and run again; files written before are kept") from err
+        raise OSError(
+            errno.ENOSPC,
+            f"the disk is full: writing {path} failed ({free_mb:.0f} MB free now). Free some "
+            f"space and run again; files written before are kept",
+        ) from err
     return path
 
 # %% ../nbs/00_core.ipynb #c00-036q
-def png_bytes(a: np.ndarray, # (H, W) grey or (H, W, 3) colour: uint8/uint16 as they are, floats in [0, 1] rounded to 8 bits
-             ) -> bytes:
+def png_bytes(
+    a: np.ndarray,  # (H, W) grey or (H, W, 3) colour: uint8/uint16 as they are, floats in [0, 1] rounded to 8 bits
+) -> bytes:
     "PNG bytes of an image."
     import io
     from PIL import Image
+
     arr = np.asarray(a)
-    if arr.dtype not in (np.uint8, np.uint16): arr = (np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if arr.dtype not in (np.uint8, np.uint16):
+        arr = (np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format='PNG')
     return buf.getvalue()
 
-def write_png(path: str|Path, # the file
-              a: np.ndarray, # the image, as for `png_bytes`
-             ) -> Path:
+
+def write_png(
+    path: str | Path,  # the file
+    a: np.ndarray,  # the image, as for `png_bytes`
+) -> Path:
     "Write an image as a PNG file, atomically."
     data = png_bytes(a)
     return atomic_write(path, lambda t: Path(t).write_bytes(data))
@@ -353,13 +509,19 @@ def write_png(path: str|Path, # the file
 def _writable_base(path: Path, name: str) -> None:
     "The nearest existing folder at or above `path` must be a writable folder."
     base = path
-    while not base.exists() and base != base.parent: base = base.parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
     check(base.is_dir(), f"{name}={str(path)!r} lies under the file {str(base)!r}: choose a path in a folder")
-    check(os.access(base, os.W_OK | os.X_OK), f"{name}={str(path)!r}: {str(base)!r} is not writable: choose another location")
+    check(
+        os.access(base, os.W_OK | os.X_OK),
+        f"{name}={str(path)!r}: {str(base)!r} is not writable: choose another location",
+    )
 
-def check_out_dir(out, # the folder the caller wants written
-                  name: str='out', # the argument's name
-                 ) -> Path:
+
+def check_out_dir(
+    out,  # the folder the caller wants written
+    name: str = 'out',  # the argument's name
+) -> Path:
     "`out` as a Path when it can be a folder to write into (not empty, not a file, writable); else one clear error."
     check(out is not None and str(out).strip() != '', f"{name} must name a folder, got {out!r}")
     out = Path(out)
@@ -367,10 +529,13 @@ def check_out_dir(out, # the folder the caller wants written
     _writable_base(out, name)
     return out
 
-def check_out_file(path, # the file the caller wants written
-                   name: str='out', # the argument's name
-                  ) -> Path:
-    "`path` as a Path when it can be a file to write (not empty, not a folder, in a writable place); else one clear error."
+
+def check_out_file(
+    path,  # the file the caller wants written
+    name: str = 'out',  # the argument's name
+) -> Path:
+    """`path` as a Path when it can be a file to write (not empty, not a folder, in a writable place); else one clear
+    error."""
     check(path is not None and str(path).strip() != '', f"{name} must name a file, got {path!r}")
     path = Path(path)
     check(not path.is_dir(), f"{name}={str(path)!r} is a folder: name a file")
@@ -379,24 +544,28 @@ def check_out_file(path, # the file the caller wants written
 
 # %% ../nbs/00_core.ipynb #c00-036b5
 @contextmanager
-def cli_errors(prog: str, # the command's name, printed first
-              ):
+def cli_errors(
+    prog: str,  # the command's name, printed first
+):
     "Turn `ValueError`, `TypeError` and `OSError` into `SystemExit('prog: message')`: one line, no traceback."
-    try: yield
+    try:
+        yield
     except (ValueError, TypeError, OSError) as err:
         where = f": {err.filename}" if isinstance(err, OSError) and err.filename else ''
         msg = f"{err.strerror}{where}" if isinstance(err, OSError) and err.strerror else str(err)
         raise SystemExit(f"{prog}: {msg}") from None
 
 # %% ../nbs/00_core.ipynb #c00-036b8
-def run_cli(func, # a function with `fastcore.script.Param` annotations (the `call_parse` style)
-            prog: str, # the command's name
-            argv: list|None=None, # the arguments (default: `sys.argv[1:]`)
-           ):
+def run_cli(
+    func,  # a function with `fastcore.script.Param` annotations (the `call_parse` style)
+    prog: str,  # the command's name
+    argv: list | None = None,  # the arguments (default: `sys.argv[1:]`)
+):
     "Parse `argv` for `func` (with `--version`) and call it: the body of a console script."
     import inspect
     from fastcore.script import anno_parser
     from diffrendergan import __version__
+
     parser = anno_parser(func)
     parser.prog = prog
     parser.add_argument('--version', action='version', version=f'{prog} (diffrendergan) {__version__}')
@@ -414,42 +583,58 @@ def digest(*arrays) -> str:
         sha.update(np.ascontiguousarray(arr).tobytes())
     return sha.hexdigest()[:16]
 
+
 def architecture(module: torch.nn.Module) -> str:
     "The identity of a network's architecture: a digest of its parameter and buffer names and shapes."
     names = ';'.join(f"{k}:{tuple(v.shape)}" for k, v in module.state_dict().items())
     return digest(np.frombuffer(names.encode(), np.uint8))
+
 
 def as_json(obj):
     "`obj` as it reads back from JSON (tuples become lists, other objects their `str`), for storing and comparing."
     return json.loads(json.dumps(obj, default=str))
 
 # %% ../nbs/00_core.ipynb #c00-036f
-def check_same_run(path: str|Path, # the checkpoint or progress file found in the run's folder
-                   stored: Mapping|None, # the run definition saved there (None: written before runs were recorded)
-                   current: Mapping, # this call's run definition
-                  ):
+def check_same_run(
+    path: str | Path,  # the checkpoint or progress file found in the run's folder
+    stored: Mapping | None,  # the run definition saved there (None: written before runs were recorded)
+    current: Mapping,  # this call's run definition
+):
     "Refuse to resume `path` when it was written by a run defined differently from `current`."
     if stored is None:
-        warnings.warn(f"{path} does not record the settings of its run (an older diffrendergan wrote it): resuming it "
-                      f"as if it were this run; delete it to start over")
+        warnings.warn(
+            f"{path} does not record the settings of its run (an older diffrendergan wrote it): resuming it "
+            f"as if it were this run; delete it to start over"
+        )
         return
     stored, current = as_json(stored), as_json(current)
-    diffs = [f"{k}: {stored.get(k)!r} there, {current.get(k)!r} now" for k in sorted(set(stored) | set(current))
-             if stored.get(k) != current.get(k)]
-    check(not diffs, f"{path} belongs to another run ({'; '.join(diffs)}); write to a new folder, or delete {path} "
-                     f"to start this run over")
+    diffs = [
+        f"{k}: {stored.get(k)!r} there, {current.get(k)!r} now"
+        for k in sorted(set(stored) | set(current))
+        if stored.get(k) != current.get(k)
+    ]
+    check(
+        not diffs,
+        f"{path} belongs to another run ({'; '.join(diffs)}); write to a new folder, or delete {path} "
+        f"to start this run over",
+    )
 
 # %% ../nbs/00_core.ipynb #c00-036h
-def read_json(path: str|Path) -> dict:
+def read_json(path: str | Path) -> dict:
     "A JSON file's content; a `ValueError` naming the file when it is not valid JSON."
-    try: return json.loads(Path(path).read_text())
+    try:
+        return json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is corrupt ({err}); delete it to start that run over") from err
 
-def load_checkpoint(path: str|Path) -> dict:
+
+def load_checkpoint(path: str | Path) -> dict:
     "A checkpoint written by `torch.save` (on the CPU); a `ValueError` naming the file when it cannot be read."
-    try: return torch.load(path, map_location='cpu', weights_only=False)
-    except (FileNotFoundError, IsADirectoryError): raise
+    try:
+        return torch.load(path, map_location='cpu', weights_only=False)
+    except (FileNotFoundError, IsADirectoryError):
+        raise
     except Exception as err:
-        raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err}); delete it to start "
-                         f"that run over") from err
+        raise ValueError(
+            f"{path} is not a readable checkpoint ({type(err).__name__}: {err}); delete it to start that run over"
+        ) from err

@@ -23,69 +23,101 @@ __all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'load_imag
 IMAGE_EXTS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg')
 _U16 = ('I;16', 'I;16B', 'I;16L', 'I;16N')
 
-def _pixels(path: Path) -> tuple[np.ndarray, float|None]:
+
+def _pixels(path: Path) -> tuple[np.ndarray, float | None]:
     "Raw grey values of a single-image file and their full scale (None where the type has no standard one)."
     try:
         with Image.open(path) as im:
-            check(getattr(im, 'n_frames', 1) == 1, f"{path} holds {getattr(im, 'n_frames', 1)} images (pages or frames); "
-                                                   f"diffrendergan reads one image per file: save each page as a file")
-            if im.mode in _U16: return np.asarray(im).astype(np.float64), 65535.
-            if im.mode in ('I', 'F'): return np.asarray(im).astype(np.float64), None
-            return np.asarray(im.convert('L')).astype(np.float64), 255.
+            check(
+                getattr(im, 'n_frames', 1) == 1,
+                f"{path} holds {getattr(im, 'n_frames', 1)} images (pages or frames); "
+                f"diffrendergan reads one image per file: save each page as a file",
+            )
+            if im.mode in _U16:
+                return np.asarray(im).astype(np.float64), 65535.0
+            if im.mode in ('I', 'F'):
+                return np.asarray(im).astype(np.float64), None
+            return np.asarray(im.convert('L')).astype(np.float64), 255.0
     except UnidentifiedImageError as err:
         if path.suffix.lower() not in ('.tif', '.tiff'):
             raise ValueError(f"{path}: cannot read this image ({err}); use TIFF, PNG or JPEG") from err
-    except OSError as err: raise ValueError(f"{path}: cannot read this image ({err}); use TIFF, PNG or JPEG") from err
-    try: raw = tifffile.imread(path)              # TIFFs PIL cannot open: float64, odd layouts
-    except Exception as err: raise ValueError(f"{path}: cannot read this image ({err}); use TIFF, PNG or JPEG") from err
-    check(raw.ndim == 2, f"{path} holds an array of shape {raw.shape}, not one greyscale image: save it as one 2D image")
-    full = {np.dtype(np.uint8): 255., np.dtype(np.uint16): 65535.}.get(raw.dtype)
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read this image ({err}); use TIFF, PNG or JPEG") from err
+    try:
+        raw = tifffile.imread(path)  # TIFFs PIL cannot open: float64, odd layouts
+    except Exception as err:
+        raise ValueError(f"{path}: cannot read this image ({err}); use TIFF, PNG or JPEG") from err
+    check(
+        raw.ndim == 2, f"{path} holds an array of shape {raw.shape}, not one greyscale image: save it as one 2D image"
+    )
+    full = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(raw.dtype)
     return raw.astype(np.float64), full
 
 # %% ../nbs/06_data.ipynb #c05-005a
-def load_image(path: str|Path, # TIFF, PNG or JPEG file
-               crop_bottom: int=0, # rows to drop at the bottom (instrument info bar)
-               value_range: tuple|None=None, # grey values that become 0 and 1 (default: the file type's full range)
-              ) -> np.ndarray:
+def load_image(
+    path: str | Path,  # TIFF, PNG or JPEG file
+    crop_bottom: int = 0,  # rows to drop at the bottom (instrument info bar)
+    value_range: tuple | None = None,  # grey values that become 0 and 1 (default: the file type's full range)
+) -> np.ndarray:
     "A greyscale micrograph as float32 (H, W) in [0, 1]."
     path = Path(path)
     check(path.is_file(), f"{path}: no such file")
     crop_bottom = check_number(crop_bottom, 'crop_bottom', 0, integer=True, fix='it counts rows to drop at the bottom')
     raw, full = _pixels(path)
-    check(np.isfinite(raw).all(), f"{path} has {int((~np.isfinite(raw)).sum())} NaN or infinite pixels: repair or drop the file")
+    check(
+        np.isfinite(raw).all(),
+        f"{path} has {int((~np.isfinite(raw)).sum())} NaN or infinite pixels: repair or drop the file",
+    )
     lo, hi = float(raw.min()), float(raw.max())
     if value_range is None and full is None:
-        check(0 <= lo and hi <= 1, f"{path} stores values {lo:g}..{hi:g} with no standard full scale: pass value_range=(black, "
-                                   f"white), e.g. value_range=(0, 65535) for 16-bit data, ({lo:g}, {hi:g}) for this image's extremes")
-        value_range = (0., 1.)
-    if value_range is None and full == 65535. and hi < 4096:
-        raise ValueError(f"{path} uses only 0..{hi:g} of its 16-bit range ({100 * hi / full:.1f} % of full scale): pass "
-                         f"value_range=(0, 4095) for a 12-bit detector, (0, 255) for 8-bit data, or (0, 65535) to keep it dark")
-    black, white = value_range if value_range is not None else (0., full)
-    check(np.isfinite([black, white]).all() and white > black, f"value_range must be (black, white) with black < white, got {value_range}")
+        check(
+            0 <= lo and hi <= 1,
+            f"{path} stores values {lo:g}..{hi:g} with no standard full scale: pass value_range=(black, "
+            f"white), e.g. value_range=(0, 65535) for 16-bit data, ({lo:g}, {hi:g}) for this image's extremes",
+        )
+        value_range = (0.0, 1.0)
+    if value_range is None and full == 65535.0 and hi < 4096:
+        raise ValueError(
+            f"{path} uses only 0..{hi:g} of its 16-bit range ({100 * hi / full:.1f} % of full scale): pass "
+            f"value_range=(0, 4095) for a 12-bit detector, (0, 255) for 8-bit data, or (0, 65535) to keep it dark"
+        )
+    black, white = value_range if value_range is not None else (0.0, full)
+    check(
+        np.isfinite([black, white]).all() and white > black,
+        f"value_range must be (black, white) with black < white, got {value_range}",
+    )
     check(black <= lo and hi <= white, f"{path} has values {lo:g}..{hi:g} outside value_range={value_range}: widen it")
     img = (raw - black) / (white - black)
-    check(crop_bottom < img.shape[0], f"{path}: crop_bottom={crop_bottom} removes the whole image ({img.shape[0]} rows)")
-    if crop_bottom: img = img[:-crop_bottom]
+    check(
+        crop_bottom < img.shape[0], f"{path}: crop_bottom={crop_bottom} removes the whole image ({img.shape[0]} rows)"
+    )
+    if crop_bottom:
+        img = img[:-crop_bottom]
     return np.ascontiguousarray(img, dtype=np.float32)
 
 # %% ../nbs/06_data.ipynb #c05-008
 @dataclass
 class Micrograph:
     "A greyscale image in [0, 1] with its pixel size."
-    image: np.ndarray   # (H, W) float32
+
+    image: np.ndarray  # (H, W) float32
     nm_per_px: float
     name: str = ''
-    def __repr__(self): return f"Micrograph({self.name!r}, {self.image.shape[0]}x{self.image.shape[1]} px, {self.nm_per_px} nm/px)"
 
-def load_micrographs(source: str|Path|list, # a folder, or a list of files
-                     nm_per_px: float, # pixel size of these images in nm
-                     crop_bottom: int=0, # info-bar rows to drop
-                     value_range: tuple|None=None, # grey values that become 0 and 1 (`load_image`)
-                    ) -> list[Micrograph]:
+    def __repr__(self):
+        return f"Micrograph({self.name!r}, {self.image.shape[0]}x{self.image.shape[1]} px, {self.nm_per_px} nm/px)"
+
+
+def load_micrographs(
+    source: str | Path | list,  # a folder, or a list of files
+    nm_per_px: float,  # pixel size of these images in nm
+    crop_bottom: int = 0,  # info-bar rows to drop
+    value_range: tuple | None = None,  # grey values that become 0 and 1 (`load_image`)
+) -> list[Micrograph]:
     "Every image in `source` as a `Micrograph`, sorted by name."
     nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
-    if isinstance(source, (list, tuple)): files = [Path(f) for f in source]
+    if isinstance(source, (list, tuple)):
+        files = [Path(f) for f in source]
     else:
         src = Path(source)
         check(src.is_dir(), f"{src}: no such folder")
@@ -100,59 +132,88 @@ def load_micrographs(source: str|Path|list, # a folder, or a list of files
 
 # %% ../nbs/06_data.ipynb #c05-010
 BAM_NM_PER_PX, BAM_INFO_BAR = 7.344, 64
-BAM_HELP = ("Get the BAM TiO2 SEM images (Ruehle et al., Sci. Rep. 11, 4942, 2021) from Zenodo "
-            "(doi:10.5281/zenodo.4563942: 'Datasets/Electron Microscopy Images/SEM' and the manual masks in "
-            "'TiO2_Masks_Manual_4connected'), lay them out as images/<id>.tif and masks/<id>_m.tif, "
-            "and pass the folder as `path` or set DRG_BAM_TIO2.")
+BAM_HELP = (
+    "Get the BAM TiO2 SEM images (Ruehle et al., Sci. Rep. 11, 4942, 2021) from Zenodo "
+    "(doi:10.5281/zenodo.4563942: 'Datasets/Electron Microscopy Images/SEM' and the manual masks in "
+    "'TiO2_Masks_Manual_4connected'), lay them out as images/<id>.tif and masks/<id>_m.tif, "
+    "and pass the folder as `path` or set DRG_BAM_TIO2."
+)
 
-def bam_path(path: str|Path|None=None) -> Path:
+
+def bam_path(path: str | Path | None = None) -> Path:
     "The folder of the BAM TiO2 SEM images (see above), or a `ValueError` that says where to get them."
-    if path is None and os.environ.get('DRG_BAM_TIO2'): path = os.environ['DRG_BAM_TIO2']
+    if path is None and os.environ.get('DRG_BAM_TIO2'):
+        path = os.environ['DRG_BAM_TIO2']
     if path is not None:
         p = Path(path)
         check((p / 'images').is_dir(), f"{p} has no images/ folder. {BAM_HELP}")
         return p
     import diffrendergan
+
     here, repo = Path.cwd(), Path(diffrendergan.__file__).resolve().parent.parent
     for base in (here, here.parent, repo):
-        p = base.parent/'shared'/'data'/'bam-tio2-sem'
-        if (p/'images').is_dir(): return p.resolve()
+        p = base.parent / 'shared' / 'data' / 'bam-tio2-sem'
+        if (p / 'images').is_dir():
+            return p.resolve()
     raise ValueError(f"The BAM TiO2 SEM images were not found. {BAM_HELP}")
 
-def bam_available(path: str|Path|None=None) -> bool:
+
+def bam_available(path: str | Path | None = None) -> bool:
     "True when `bam_path` finds the BAM images (tutorials and tests that need them skip with a note otherwise)."
-    try: bam_path(path)
-    except ValueError: return False
+    try:
+        bam_path(path)
+    except ValueError:
+        return False
     return True
 
-def bam_tio2_sem(path: str|Path|None=None) -> list[Micrograph]:
-    "The 20 BAM TiO2 SEM images, info bar cropped, at 7.344 nm/px."
-    return load_micrographs(bam_path(path)/'images', BAM_NM_PER_PX, BAM_INFO_BAR)
 
-def bam_instances(name: str, path: str|Path|None=None) -> np.ndarray:
-    "Manual instance labels of BAM image `name` (4-connected components of its mask; 0 = background), cropped like the image."
-    f = bam_path(path)/'masks'/f'{name}_m.tif'
+def bam_tio2_sem(path: str | Path | None = None) -> list[Micrograph]:
+    "The 20 BAM TiO2 SEM images, info bar cropped, at 7.344 nm/px."
+    return load_micrographs(bam_path(path) / 'images', BAM_NM_PER_PX, BAM_INFO_BAR)
+
+
+def bam_instances(name: str, path: str | Path | None = None) -> np.ndarray:
+    """Manual instance labels of BAM image `name` (4-connected components of its mask; 0 = background), cropped like
+    the image."""
+    f = bam_path(path) / 'masks' / f'{name}_m.tif'
     return label(load_image(f, BAM_INFO_BAR) > 0.5, connectivity=1).astype(np.int32)
 
 # %% ../nbs/06_data.ipynb #c05-013
-def foreground(img: np.ndarray, dark_particles: bool=False) -> np.ndarray:
+def foreground(img: np.ndarray, dark_particles: bool = False) -> np.ndarray:
     "Otsu foreground of a micrograph (bool)."
     t = threshold_otsu(img)
     return img < t if dark_particles else img > t
 
+
 class PatchDataset(torch.utils.data.Dataset):
     "Square patches of micrographs that contain at least `min_fg` foreground, as (1, P, P) float32 tensors."
-    def __init__(self, micrographs: list[Micrograph], # images to cut
-                 patch: int=256, # patch side in pixels
-                 min_fg: float=0.1, # smallest foreground fraction of a kept patch
-                 stride: int|None=None, # step between candidate patches (default patch // 4)
-                 dark_particles: bool=False):
-        check(isinstance(micrographs, (list, tuple)) and micrographs and all(isinstance(m, Micrograph) for m in micrographs),
-              "micrographs must be a non-empty list of Micrograph (from load_micrographs)", TypeError)
-        check(isinstance(dark_particles, (bool, np.bool_)), f"dark_particles must be True or False, got {dark_particles!r}", TypeError)
+
+    def __init__(
+        self,
+        micrographs: list[Micrograph],  # images to cut
+        patch: int = 256,  # patch side in pixels
+        min_fg: float = 0.1,  # smallest foreground fraction of a kept patch
+        stride: int | None = None,  # step between candidate patches (default patch // 4)
+        dark_particles: bool = False,
+    ):
+        check(
+            isinstance(micrographs, (list, tuple))
+            and micrographs
+            and all(isinstance(m, Micrograph) for m in micrographs),
+            "micrographs must be a non-empty list of Micrograph (from load_micrographs)",
+            TypeError,
+        )
+        check(
+            isinstance(dark_particles, (bool, np.bool_)),
+            f"dark_particles must be True or False, got {dark_particles!r}",
+            TypeError,
+        )
         for m in micrographs:
             check_number(m.nm_per_px, f"nm_per_px of micrograph {m.name!r}", 0, lo_open=True)
-            check(m.image.ndim == 2 and np.isfinite(m.image).all(), f"micrograph {m.name!r} must be a finite greyscale image (H, W)")
+            check(
+                m.image.ndim == 2 and np.isfinite(m.image).all(),
+                f"micrograph {m.name!r} must be a finite greyscale image (H, W)",
+            )
         patch = check_number(patch, 'patch', 8, integer=True, fix='the patch side is in pixels')
         min_fg = check_number(min_fg, 'min_fg', 0, 1)
         stride = max(patch // 4, 1) if stride is None else check_number(stride, 'stride', 1, integer=True)
@@ -163,18 +224,23 @@ class PatchDataset(torch.utils.data.Dataset):
         self.micrographs, self.patch, self.nm_per_px, self.index = micrographs, patch, nm.pop(), []
         for k, m in enumerate(micrographs):
             fg = foreground(m.image, dark_particles).astype(np.float64)
-            ii = np.pad(fg.cumsum(0).cumsum(1), ((1, 0), (1, 0)))      # integral image
+            ii = np.pad(fg.cumsum(0).cumsum(1), ((1, 0), (1, 0)))  # integral image
             H, W = fg.shape
             for y in range(0, H - patch + 1, stride):
                 for x in range(0, W - patch + 1, stride):
                     f = (ii[y + patch, x + patch] - ii[y, x + patch] - ii[y + patch, x] + ii[y, x]) / patch**2
-                    if f >= min_fg: self.index.append((k, y, x))
+                    if f >= min_fg:
+                        self.index.append((k, y, x))
         check(self.index, f"no {patch} px patch has {min_fg:.0%} foreground: lower min_fg or the patch size")
-    def __len__(self): return len(self.index)
+
+    def __len__(self):
+        return len(self.index)
+
     def __getitem__(self, i):
         k, y, x = self.index[i]
-        return torch.from_numpy(self.micrographs[k].image[y:y + self.patch, x:x + self.patch].copy())[None]
-    def sample(self, n: int, generator: torch.Generator|None=None) -> torch.Tensor:
+        return torch.from_numpy(self.micrographs[k].image[y : y + self.patch, x : x + self.patch].copy())[None]
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         "`n` random patches as a (n, 1, P, P) batch."
         n = check_number(n, 'n', 1, integer=True)
         idx = torch.randint(len(self), (n,), generator=generator)

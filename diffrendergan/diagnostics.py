@@ -24,86 +24,171 @@ __all__ = ['SIMSIM_TRUTH', 'SIMSIM_START', 'SIMSIM_CASES', 'SIMSIM_EPOCHS', 'rec
            'simsim', 'plot_recovery', 'image_sensitivity', 'format_sensitivity', 'match_precision', 'format_precision']
 
 # %% ../nbs/13_diagnostics.ipynb #c13-005
-SIMSIM_TRUTH = {'particle.base_color': 0.55, 'substrate.base_color': 0.35, 'microscope.blur': 1.2, 'microscope.noise': 0.05}
-SIMSIM_START = {'particle.base_color': 0.8, 'substrate.base_color': 0.2, 'microscope.blur': 0.5, 'microscope.noise': 0.02}
-_MIC_T, _MIC_S = {'microscope.blur': 1.2, 'microscope.noise': 0.05}, {'microscope.blur': 0.5, 'microscope.noise': 0.02}
-SIMSIM_CASES = {   # appearance model -> (hidden truth, start)
-    'principled': (SIMSIM_TRUTH, SIMSIM_START),
-    'se': ({'se.particle': 0.45, 'se.substrate': 0.2, 'se.tilt': 1.0, 'se.shadow': 0.4, **_MIC_T},   # edge effect known: the images do not determine it (below)
-           {'se.particle': 0.3, 'se.substrate': 0.3, 'se.tilt': 1.6, 'se.shadow': 0.15, **_MIC_S}),
-    'bse': ({'bse.particle': 0.6, 'bse.substrate': 0.25, 'bse.tilt': 0.3, **_MIC_T},
-            {'bse.particle': 0.8, 'bse.substrate': 0.15, 'bse.tilt': 0.1, **_MIC_S}),
-    'transmission': ({'tem.background': 0.8, 'tem.mfp': 120., **_MIC_T}, {'tem.background': 0.6, 'tem.mfp': 250., **_MIC_S}),
+SIMSIM_TRUTH = {
+    'particle.base_color': 0.55,
+    'substrate.base_color': 0.35,
+    'microscope.blur': 1.2,
+    'microscope.noise': 0.05,
 }
-SIMSIM_EPOCHS = {'bse': 36}   # epochs of 100 steps where 24 are not enough (the BSE tilt exponent converges slowest); others 24
+SIMSIM_START = {
+    'particle.base_color': 0.8,
+    'substrate.base_color': 0.2,
+    'microscope.blur': 0.5,
+    'microscope.noise': 0.02,
+}
+_MIC_T, _MIC_S = {'microscope.blur': 1.2, 'microscope.noise': 0.05}, {'microscope.blur': 0.5, 'microscope.noise': 0.02}
+SIMSIM_CASES = {  # appearance model -> (hidden truth, start)
+    'principled': (SIMSIM_TRUTH, SIMSIM_START),
+    'se': (
+        {
+            'se.particle': 0.45,
+            'se.substrate': 0.2,
+            'se.tilt': 1.0,
+            'se.shadow': 0.4,
+            **_MIC_T,
+        },  # edge effect known: the images do not determine it (below)
+        {'se.particle': 0.3, 'se.substrate': 0.3, 'se.tilt': 1.6, 'se.shadow': 0.15, **_MIC_S},
+    ),
+    'bse': (
+        {'bse.particle': 0.6, 'bse.substrate': 0.25, 'bse.tilt': 0.3, **_MIC_T},
+        {'bse.particle': 0.8, 'bse.substrate': 0.15, 'bse.tilt': 0.1, **_MIC_S},
+    ),
+    'transmission': (
+        {'tem.background': 0.8, 'tem.mfp': 120.0, **_MIC_T},
+        {'tem.background': 0.6, 'tem.mfp': 250.0, **_MIC_S},
+    ),
+}
+SIMSIM_EPOCHS = {
+    'bse': 36
+}  # epochs of 100 steps where 24 are not enough (the BSE tilt exponent converges slowest); others 24
 
-def recovery_table(history: list, truth: dict, start: dict, tail: float=0.25) -> list:
+
+def recovery_table(history: list, truth: dict, start: dict, tail: float = 0.25) -> list:
     "Per parameter: truth, start, recovered (mean over the last `tail` of the steps) and relative error."
     rows = []
     for n in truth:
-        v = np.concatenate([e['params'][n] for e in history]); k = max(1, int(len(v) * tail))
+        v = np.concatenate([e['params'][n] for e in history])
+        k = max(1, int(len(v) * tail))
         rec = float(np.mean(v[-k:]))
-        rows.append({'name': n, 'truth': truth[n], 'start': start[n], 'recovered': rec, 'rel_err': (rec - truth[n]) / truth[n]})
+        rows.append(
+            {'name': n, 'truth': truth[n], 'start': start[n], 'recovered': rec, 'rel_err': (rec - truth[n]) / truth[n]}
+        )
     return rows
+
 
 def format_table(rows: list) -> str:
     "The recovery table as aligned text."
     lines = [f"{'parameter':24s} {'truth':>8s} {'start':>8s} {'recovered':>10s} {'error':>8s}"]
-    lines += [f"{r['name']:24s} {r['truth']:8.4f} {r['start']:8.4f} {r['recovered']:10.4f} {100 * r['rel_err']:+7.1f}%" for r in rows]
+    lines += [
+        f"{r['name']:24s} {r['truth']:8.4f} {r['start']:8.4f} {r['recovered']:10.4f} {100 * r['rel_err']:+7.1f}%"
+        for r in rows
+    ]
     return '\n'.join(lines)
 
 # %% ../nbs/13_diagnostics.ipynb #c13-006
-def simsim_scene(mode: str='principled', size: int=64, nm_per_px: float=BAM_NM_PER_PX, spp: int=8, seed: int=0) -> tuple:
-    "Scene and layout sampler of the experiment: 3-6 faceted particles per 64 x 64 pixels (more in larger images), sizes scaled with the pixel size."
-    bank = faceted_bank(seed=seed); field = Field(size, size, nm_per_px)
+def simsim_scene(
+    mode: str = 'principled', size: int = 64, nm_per_px: float = BAM_NM_PER_PX, spp: int = 8, seed: int = 0
+) -> tuple:
+    """Scene and layout sampler of the experiment: 3-6 faceted particles per 64 x 64 pixels (more in larger images),
+    sizes scaled with the pixel size."""
+    bank = faceted_bank(seed=seed)
+    field = Field(size, size, nm_per_px)
     n_max = max(3, round(6 * (size / 64) ** 2))
-    sampler = LayoutSampler(bank, field, n=(n_max // 2, n_max), sizes=LogNormal(160 * nm_per_px / BAM_NM_PER_PX, 1.25), n_agglomerates=(1, 2))
+    sampler = LayoutSampler(
+        bank,
+        field,
+        n=(n_max // 2, n_max),
+        sizes=LogNormal(160 * nm_per_px / BAM_NM_PER_PX, 1.25),
+        n_agglomerates=(1, 2),
+    )
     return make_scene(mode, bank, field, n_max, spp=spp), sampler
 
-def simsim(out: str|Path|None=None, # folder for the table, curves and training files (None: keep nothing)
-           mode: str='principled', # appearance model: 'principled' (path-traced) or 'se', 'bse', 'transmission'
-           truth: dict|None=None, start: dict|None=None, # default: SIMSIM_CASES[mode]
-           size: int=64, # image side in pixels
-           nm_per_px: float=BAM_NM_PER_PX, # pixel size (the BAM SEM images'); particle sizes scale with it, nm-sized shading terms do not
-           spp: int=8, n_real: int=256, epochs: int|None=None, # default: SIMSIM_EPOCHS.get(mode, 24)
-           steps_per_epoch: int=100, batch_size: int=2,
-           lr_g: float=0.02, lr_d: float=5e-4, lr_final: float=0.1, tail: float=0.25,
-           match: float=1., # weight of matching the reals' spectrum and grey levels (`GANTrainer`; 0: the adversarial loss alone)
-           seed: int=0, progress: bool=True) -> dict:
+
+def simsim(
+    out: str | Path | None = None,  # folder for the table, curves and training files (None: keep nothing)
+    mode: str = 'principled',  # appearance model: 'principled' (path-traced) or 'se', 'bse', 'transmission'
+    truth: dict | None = None,
+    start: dict | None = None,  # default: SIMSIM_CASES[mode]
+    size: int = 64,  # image side in pixels
+    nm_per_px: float = BAM_NM_PER_PX,  # pixel size (the BAM images'); particle sizes scale with it, shading terms not
+    spp: int = 8,
+    n_real: int = 256,
+    epochs: int | None = None,  # default: SIMSIM_EPOCHS.get(mode, 24)
+    steps_per_epoch: int = 100,
+    batch_size: int = 2,
+    lr_g: float = 0.02,
+    lr_d: float = 5e-4,
+    lr_final: float = 0.1,
+    tail: float = 0.25,
+    match: float = 1.0,  # weight of matching the reals' spectrum and grey levels (`GANTrainer`; 0: adversarial only)
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     "Train from `start` against images rendered with `truth`; returns the recovery table, history and timing."
     check(mode in SIMSIM_CASES, f"mode must be one of {tuple(SIMSIM_CASES)}, got {mode!r}")
     truth, start = truth or SIMSIM_CASES[mode][0], start or SIMSIM_CASES[mode][1]
     epochs = SIMSIM_EPOCHS.get(mode, 24) if epochs is None else epochs
     check(set(truth) == set(start), "truth and start must name the same parameters")
-    t0 = time.perf_counter(); torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
     scene, sampler = simsim_scene(mode, size, nm_per_px, spp, seed)
     learn = tuple(truth)
     reals = Generator(scene, sampler, ParamHead(learn, start=truth, mlp=False), seed=seed + 1000).sample(range(n_real))
     gen = Generator(scene, sampler, ParamHead(learn, start=start, mlp=False), seed=seed)
-    tr = GANTrainer(gen, PatchGAN(nf=32), reals, out=Path(out)/'train' if out else None, batch_size=batch_size,
-                    lr_g=lr_g, lr_d=lr_d, lr_final=lr_final, policy='flip,rot90,translation', aug_p=0.3, ada_target=None,
-                    steps_per_epoch=steps_per_epoch, n_metric=32, match=match, seed=seed)
+    tr = GANTrainer(
+        gen,
+        PatchGAN(nf=32),
+        reals,
+        out=Path(out) / 'train' if out else None,
+        batch_size=batch_size,
+        lr_g=lr_g,
+        lr_d=lr_d,
+        lr_final=lr_final,
+        policy='flip,rot90,translation',
+        aug_p=0.3,
+        ada_target=None,
+        steps_per_epoch=steps_per_epoch,
+        n_metric=32,
+        match=match,
+        seed=seed,
+    )
     hist = tr.fit(epochs, progress=progress)
     rows = recovery_table(hist, truth, start, tail)
-    res = {'mode': mode, 'truth': truth, 'table': rows, 'seconds': time.perf_counter() - t0,
-           's_per_step': float(np.mean([e['s_per_step'] for e in hist])), 'steps': tr.step_i, 'size': size, 'nm_per_px': nm_per_px, 'spp': spp,
-           'match': match, 'history': hist}
+    res = {
+        'mode': mode,
+        'truth': truth,
+        'table': rows,
+        'seconds': time.perf_counter() - t0,
+        's_per_step': float(np.mean([e['s_per_step'] for e in hist])),
+        'steps': tr.step_i,
+        'size': size,
+        'nm_per_px': nm_per_px,
+        'spp': spp,
+        'match': match,
+        'history': hist,
+    }
     if out:
-        atomic_write(Path(out)/'simsim.json', lambda t: Path(t).write_text(json.dumps(res)))
+        atomic_write(Path(out) / 'simsim.json', lambda t: Path(t).write_text(json.dumps(res)))
         fig = plot_recovery(res['history'], truth, steps_per_epoch)
-        atomic_write(Path(out)/'simsim.png', lambda t: fig.savefig(t, format='png', dpi=100, bbox_inches='tight'))
+        atomic_write(Path(out) / 'simsim.png', lambda t: fig.savefig(t, format='png', dpi=100, bbox_inches='tight'))
     return res
 
 # %% ../nbs/13_diagnostics.ipynb #c13-007
-def plot_recovery(history: list, truth: dict, steps_per_epoch: int|None=None):
+def plot_recovery(history: list, truth: dict, steps_per_epoch: int | None = None):
     "Relative error of each parameter over the training steps (one value per generated image)."
-    from matplotlib.figure import Figure                       # not pyplot: nothing to close, safe in scripts
-    fig = Figure(figsize=(7, 3.2)); ax = fig.add_subplot(111)
+    from matplotlib.figure import Figure  # not pyplot: nothing to close, safe in scripts
+
+    fig = Figure(figsize=(7, 3.2))
+    ax = fig.add_subplot(111)
     for n in truth:
         v = np.concatenate([e['params'][n] for e in history])
         ax.plot(np.arange(len(v)), 100 * (v - truth[n]) / truth[n], lw=0.8, label=n)
-    ax.axhspan(-5, 5, color='0.9', zorder=0); ax.axhline(0, color='k', lw=0.5)
-    ax.set_xlabel('generated image'); ax.set_ylabel('error (%)'); ax.set_ylim(-100, 100); ax.legend(fontsize=7, loc='upper right')
+    ax.axhspan(-5, 5, color='0.9', zorder=0)
+    ax.axhline(0, color='k', lw=0.5)
+    ax.set_xlabel('generated image')
+    ax.set_ylabel('error (%)')
+    ax.set_ylim(-100, 100)
+    ax.legend(fontsize=7, loc='upper right')
     return fig
 
 # %% ../nbs/13_diagnostics.ipynb #c13-017
@@ -111,38 +196,57 @@ def _noise_free(gen: Generator) -> tuple:
     "The generator's microscope parts without the random ones."
     return tuple(q for q in gen.parts if q not in RANDOM_PARTS)
 
-def image_sensitivity(gen: Generator, # its head's current values are the point analysed
-                      keys=range(16), # step keys whose layouts (and render seeds) are used
-                      names: tuple|None=None, # parameters to analyse (default: the learned ones that act on the noise-free image)
-                      rel_step: float=0.01, # central-difference step, relative to each value
-                     ) -> dict:
-    "How much a 10 % change of each parameter changes the noise-free images, alone and with the others adjusting to hide it."
+
+def image_sensitivity(
+    gen: Generator,  # its head's current values are the point analysed
+    keys=range(16),  # step keys whose layouts (and render seeds) are used
+    names: tuple | None = None,  # parameters to analyse (default: the learned ones that act on the noise-free image)
+    rel_step: float = 0.01,  # central-difference step, relative to each value
+) -> dict:
+    """How much a 10 % change of each parameter changes the noise-free images, alone and with the others adjusting to
+    hide it."""
     keys = list(keys)
     check(keys, "keys is empty: give at least one step key")
     check(0 < rel_step < 0.5, f"rel_step must be in (0, 0.5), got {rel_step}")
     noisy = {f'microscope.{q}' for q in RANDOM_PARTS}
     names = tuple(n for n in gen.head.learn if n not in noisy) if names is None else tuple(names)
     bad = sorted(set(names) - set(gen.table) - set(MICROSCOPE_PARAMS) | set(names) & noisy)
-    check(not bad, f"cannot analyse {bad}: name parameters of the generator's appearance model or its blur, gain or offset")
+    check(
+        not bad,
+        f"cannot analyse {bad}: name parameters of the generator's appearance model or its blur, gain or offset",
+    )
     check(names, "no parameter to analyse: the generator learns only noise parameters; pass names=")
     J, parts = [], _noise_free(gen)
     with torch.no_grad():
         for key in keys:
-            L = gen.layout(key); p0 = {k: float(v) for k, v in gen.params(L).items()}; cols = []
+            L = gen.layout(key)
+            p0 = {k: float(v) for k, v in gen.params(L).items()}
+            cols = []
             for n in names:
-                spec = ALL_PARAMS[n]; unit = abs(p0[n]) if p0[n] != 0 else spec.hi - spec.lo   # 'relative' to the value (or to the range at 0)
+                spec = ALL_PARAMS[n]
+                unit = abs(p0[n]) if p0[n] != 0 else spec.hi - spec.lo  # 'relative' to the value (or to the range at 0)
                 hi, lo = min(p0[n] + rel_step * unit, spec.hi), max(p0[n] - rel_step * unit, spec.lo)
                 a, b = (gen.image(L, {**p0, n: v}, key, parts).flatten().double() for v in (hi, lo))
-                cols.append((a - b) / ((hi - lo) / unit))                 # d image / d (parameter / unit)
+                cols.append((a - b) / ((hi - lo) / unit))  # d image / d (parameter / unit)
             J.append(torch.stack(cols, 1))
-    J = torch.cat(J); M = (J.T @ J / J.shape[0]).numpy()                 # per-pixel Gauss-Newton metric
+    J = torch.cat(J)
+    M = (J.T @ J / J.shape[0]).numpy()  # per-pixel Gauss-Newton metric
     w, V = np.linalg.eigh(M)
     alone = 0.1 * np.sqrt(np.diag(M))
-    inv_diag = (V ** 2 / np.maximum(w, 1e-16 * max(w[-1], 0.) + 1e-300)).sum(1)     # diag of M^-1; a null direction counts as fully hidden
+    inv_diag = (V**2 / np.maximum(w, 1e-16 * max(w[-1], 0.0) + 1e-300)).sum(
+        1
+    )  # diag of M^-1; a null direction counts as fully hidden
     hidden = np.minimum(alone, 0.1 / np.sqrt(inv_diag))
     rows = [{'name': n, 'alone': float(a), 'compensated': float(h)} for n, a, h in zip(names, alone, hidden)]
-    return {'names': names, 'metric': M, 'rows': rows, 'eigvals': w, 'weakest': dict(zip(names, V[:, 0].tolist())),
-            'weakest_rms': float(0.1 * np.sqrt(max(w[0], 0.)))}
+    return {
+        'names': names,
+        'metric': M,
+        'rows': rows,
+        'eigvals': w,
+        'weakest': dict(zip(names, V[:, 0].tolist())),
+        'weakest_rms': float(0.1 * np.sqrt(max(w[0], 0.0))),
+    }
+
 
 def format_sensitivity(res: dict) -> str:
     "The table of `image_sensitivity`: RMS image change of a 10 % parameter change, alone and compensated."
@@ -152,13 +256,15 @@ def format_sensitivity(res: dict) -> str:
     return '\n'.join(lines + [f"weakest combination ({w}): {res['weakest_rms']:.5f} per 10 % step"])
 
 # %% ../nbs/13_diagnostics.ipynb #c13-028
-def match_precision(gen: Generator, # its head's current values are the point analysed
-                    keys=range(256), # step keys of the "real" images (their number is the reals' count)
-                    names: tuple|None=None, # parameters to analyse (default: the learned ones)
-                    stats: tuple=('spectrum', 'histogram'), # the matched statistics (`MatchStats`)
-                    rel_step: float=0.02, # central-difference step, relative to each value
-                   ) -> dict:
-    "Standard error (relative) of each parameter fitted by matching the statistics of `len(keys)` real images, with `MatchStats` weights and with equal weights."
+def match_precision(
+    gen: Generator,  # its head's current values are the point analysed
+    keys=range(256),  # step keys of the "real" images (their number is the reals' count)
+    names: tuple | None = None,  # parameters to analyse (default: the learned ones)
+    stats: tuple = ('spectrum', 'histogram'),  # the matched statistics (`MatchStats`)
+    rel_step: float = 0.02,  # central-difference step, relative to each value
+) -> dict:
+    """Standard error (relative) of each parameter fitted by matching the statistics of `len(keys)` real images, with
+    `MatchStats` weights and with equal weights."""
     keys = list(keys)
     check(len(keys) >= 4, f"need at least 4 keys (images), got {len(keys)}")
     check(0 < rel_step < 0.5, f"rel_step must be in (0, 0.5), got {rel_step}")
@@ -168,25 +274,44 @@ def match_precision(gen: Generator, # its head's current values are the point an
     with torch.no_grad():
         p0 = {k: float(v) for k, v in gen.params(gen.layout(keys[0])).items() if k in names}
         zero = sorted(n for n in names if p0[n] == 0)
-        check(not zero, f"{zero} are 0: a relative step cannot move them; analyse them at a non-zero value (start=) or leave them out (names=)")
+        check(
+            not zero,
+            f"{zero} are 0: a relative step cannot move them; analyse them at a non-zero value (start=) or leave them "
+            "out (names=)",
+        )
         pts = [p0] + [{**p0, n: p0[n] * f} for n in names for f in (1 + rel_step, 1 - rel_step)]
         xs = [[] for _ in pts]
-        for k in keys:                                                    # layout by layout: its geometry is reused
-            L = gen.layout(k); base = gen.params(L)
-            for x, p in zip(xs, pts): x.append(gen.image(L, {**base, **p}, k))
+        for k in keys:  # layout by layout: its geometry is reused
+            L = gen.layout(k)
+            base = gen.params(L)
+            for x, p in zip(xs, pts):
+                x.append(gen.image(L, {**base, **p}, k))
         xs = [torch.cat(x) for x in xs]
-        ms = MatchStats(xs[0], stats); dev = ms.deviations(ms(xs[0])).double()
-        J = [match_residual(ms(xs[1 + 2 * i]).mean(0), ms(xs[2 + 2 * i]).mean(0), ms.log) / (2 * rel_step)   # per unit relative change
-             for i in range(len(names))]
+        ms = MatchStats(xs[0], stats)
+        dev = ms.deviations(ms(xs[0])).double()
+        J = [
+            match_residual(ms(xs[1 + 2 * i]).mean(0), ms(xs[2 + 2 * i]).mean(0), ms.log)
+            / (2 * rel_step)  # per unit relative change
+            for i in range(len(names))
+        ]
     J = torch.stack(J, 1).double()
     S = torch.cov(dev.T) / len(keys)
+
     def sandwich(W):
         A = torch.linalg.pinv(J.T @ W @ J)
         return (A @ J.T @ W @ S @ W @ J @ A).diagonal().clamp_min(0).sqrt().numpy()
+
     gls, equal = sandwich(ms.M.double()), sandwich(torch.eye(len(J), dtype=torch.float64))
-    return {'names': names, 'n_real': len(keys), 'rows': [{'name': n, 'weighted': float(a), 'equal': float(b)} for n, a, b in zip(names, gls, equal)]}
+    return {
+        'names': names,
+        'n_real': len(keys),
+        'rows': [{'name': n, 'weighted': float(a), 'equal': float(b)} for n, a, b in zip(names, gls, equal)],
+    }
+
 
 def format_precision(res: dict) -> str:
     "The table of `match_precision`: standard errors in per cent."
     lines = [f"{'parameter':24s} {'weighted':>9s} {'equal':>9s}   ({res['n_real']} real images)"]
-    return '\n'.join(lines + [f"{r['name']:24s} {100 * r['weighted']:8.2f}% {100 * r['equal']:8.2f}%" for r in res['rows']])
+    return '\n'.join(
+        lines + [f"{r['name']:24s} {100 * r['weighted']:8.2f}% {100 * r['equal']:8.2f}%" for r in res['rows']]
+    )

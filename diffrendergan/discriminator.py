@@ -17,40 +17,55 @@ __all__ = ['PatchGAN', 'MultiScaleD', 'make_discriminator']
 def _norm(kind, c):
     return {'none': nn.Identity, 'batch': nn.BatchNorm2d, 'instance': nn.InstanceNorm2d}[kind](c)
 
+
 class PatchGAN(nn.Module):
     "70x70 PatchGAN discriminator for (B, 1, H, W) images; returns a (B, 1, h, w) map of logits."
-    def __init__(self, nf: int=64, # channels of the first layer
-                 n_layers: int=3, # stride-2 blocks (3 gives the 70x70 receptive field)
-                 norm: str='none', # 'none', 'batch' or 'instance'
-                 sn: bool=False, # spectral normalisation on every convolution
-                 in_ch: int=1):
+
+    def __init__(
+        self,
+        nf: int = 64,  # channels of the first layer
+        n_layers: int = 3,  # stride-2 blocks (3 gives the 70x70 receptive field)
+        norm: str = 'none',  # 'none', 'batch' or 'instance'
+        sn: bool = False,  # spectral normalisation on every convolution
+        in_ch: int = 1,
+    ):
         super().__init__()
         check(norm in ('none', 'batch', 'instance'), f"norm must be 'none', 'batch' or 'instance', got {norm!r}")
         nf, n_layers = check_number(nf, 'nf', 1, integer=True), check_number(n_layers, 'n_layers', 1, integer=True)
         w = spectral_norm if sn else (lambda m: m)
         layers, c = [w(nn.Conv2d(in_ch, nf, 4, 2, 1)), nn.LeakyReLU(0.2, True)], nf
         for i in range(1, n_layers + 1):
-            c2 = nf * min(2 ** i, 8); stride = 2 if i < n_layers else 1
-            layers += [w(nn.Conv2d(c, c2, 4, stride, 1, bias=norm == 'none')), _norm(norm, c2), nn.LeakyReLU(0.2, True)]; c = c2
+            c2 = nf * min(2**i, 8)
+            stride = 2 if i < n_layers else 1
+            layers += [w(nn.Conv2d(c, c2, 4, stride, 1, bias=norm == 'none')), _norm(norm, c2), nn.LeakyReLU(0.2, True)]
+            c = c2
         layers += [w(nn.Conv2d(c, 1, 4, 1, 1))]
         self.net = nn.Sequential(*layers)
-    def forward(self, x): return self.net(x * 2 - 1)           # images in [0, 1] -> [-1, 1]
+
+    def forward(self, x):
+        return self.net(x * 2 - 1)  # images in [0, 1] -> [-1, 1]
 
 # %% ../nbs/09_discriminator.ipynb #c09-008
 class MultiScaleD(nn.Module):
     "Spectral-norm PatchGANs on `n_scales` image scales; returns a list of logit maps."
-    def __init__(self, n_scales: int=3, nf: int=64, n_layers: int=3):
+
+    def __init__(self, n_scales: int = 3, nf: int = 64, n_layers: int = 3):
         super().__init__()
         self.ds = nn.ModuleList(PatchGAN(nf, n_layers, 'none', sn=True) for _ in range(n_scales))
+
     def forward(self, x):
         outs = []
         for i, d in enumerate(self.ds):
-            if i and min(x.shape[-2:]) // 2 ** i < 32: break          # too small for a PatchGAN: skip coarser scales
-            outs.append(d(x if i == 0 else F.avg_pool2d(x, 2 ** i)))
+            if i and min(x.shape[-2:]) // 2**i < 32:
+                break  # too small for a PatchGAN: skip coarser scales
+            outs.append(d(x if i == 0 else F.avg_pool2d(x, 2**i)))
         return outs
 
-def make_discriminator(kind: str='patchgan', **kwargs) -> nn.Module:
+
+def make_discriminator(kind: str = 'patchgan', **kwargs) -> nn.Module:
     "A discriminator by name: 'patchgan' (the paper's) or 'multiscale'."
-    if kind == 'patchgan': return PatchGAN(**kwargs)
-    if kind == 'multiscale': return MultiScaleD(**kwargs)
+    if kind == 'patchgan':
+        return PatchGAN(**kwargs)
+    if kind == 'multiscale':
+        return MultiScaleD(**kwargs)
     raise ValueError(f"kind must be 'patchgan' or 'multiscale', got {kind!r}")

@@ -23,11 +23,13 @@ def _pair(pred, gt) -> tuple:
     g = check_labels(gt, 'gt')
     return check_labels(pred, 'pred', g.shape), g
 
+
 def dice(pred: np.ndarray, gt: np.ndarray) -> float:
     "Dice coefficient of two binary masks or label maps of one shape (1.0 when both are empty)."
     p, g = (m > 0 for m in _pair(pred, gt))
     s = p.sum() + g.sum()
     return 1.0 if s == 0 else float(2 * (p & g).sum() / s)
+
 
 def iou(pred: np.ndarray, gt: np.ndarray) -> float:
     "Intersection over union of two binary masks or label maps of one shape (1.0 when both are empty)."
@@ -36,62 +38,88 @@ def iou(pred: np.ndarray, gt: np.ndarray) -> float:
     return 1.0 if u == 0 else float((p & g).sum() / u)
 
 # %% ../nbs/16_evaluate.ipynb #c16-010
-def match_instances(pred: np.ndarray, gt: np.ndarray, thr: float=0.5) -> tuple:
-    "One-to-one matches with IoU > `thr`: (pred labels, gt labels, IoUs), and the numbers of predicted and true instances."
+def match_instances(pred: np.ndarray, gt: np.ndarray, thr: float = 0.5) -> tuple:
+    """One-to-one matches with IoU > `thr`: (pred labels, gt labels, IoUs), and the numbers of predicted and true
+    instances."""
     p, g = (m.ravel() for m in _pair(pred, gt))
-    pl, pi = np.unique(p, return_inverse=True); gl, gi = np.unique(g, return_inverse=True)
+    pl, pi = np.unique(p, return_inverse=True)
+    gl, gi = np.unique(g, return_inverse=True)
     inter = np.bincount(pi * len(gl) + gi, minlength=len(pl) * len(gl)).reshape(len(pl), len(gl)).astype(float)
     ap, ag = inter.sum(1), inter.sum(0)
     u = ap[:, None] + ag[None] - inter
     io = np.divide(inter, u, out=np.zeros_like(inter), where=u > 0)
-    io[pl == 0] = 0; io[:, gl == 0] = 0                          # background is not an instance
+    io[pl == 0] = 0
+    io[:, gl == 0] = 0  # background is not an instance
     i, j = np.nonzero(io > max(thr, 0.5))
     return pl[i], gl[j], io[i, j], int((pl != 0).sum()), int((gl != 0).sum())
+
 
 def instance_scores(pred: np.ndarray, gt: np.ndarray) -> dict:
     "TP, FP, FN, AP50, PQ, SQ, RQ of predicted vs true instance maps (0 = background)."
     _, _, ious, n_pred, n_gt = match_instances(pred, gt)
-    tp = len(ious); fp, fn = n_pred - tp, n_gt - tp
+    tp = len(ious)
+    fp, fn = n_pred - tp, n_gt - tp
     den = tp + fp + fn
-    sq = float(ious.mean()) if tp else 0.0; rq = tp / (tp + fp / 2 + fn / 2) if den else 1.0
-    return {'tp': tp, 'fp': fp, 'fn': fn, 'ap50': tp / den if den else 1.0, 'pq': sq * rq if den else 1.0, 'sq': sq, 'rq': rq}
+    sq = float(ious.mean()) if tp else 0.0
+    rq = tp / (tp + fp / 2 + fn / 2) if den else 1.0
+    return {
+        'tp': tp,
+        'fp': fp,
+        'fn': fn,
+        'ap50': tp / den if den else 1.0,
+        'pq': sq * rq if den else 1.0,
+        'sq': sq,
+        'rq': rq,
+    }
 
 # %% ../nbs/16_evaluate.ipynb #c16-014
-def touching_recall(pred: np.ndarray, gt: np.ndarray, gap: int=2) -> float:
+def touching_recall(pred: np.ndarray, gt: np.ndarray, gap: int = 2) -> float:
     "Share of true instances within `gap` px of another true instance that are matched at IoU > 0.5."
     pred, g = _pair(pred, gt)
     gap = check_number(gap, 'gap', 0, integer=True)
-    size = 2 * gap + 1; big = g.max() + 1
-    mx = ndimage.maximum_filter(g, size); mn = ndimage.minimum_filter(np.where(g == 0, big, g), size)
+    size = 2 * gap + 1
+    big = g.max() + 1
+    mx = ndimage.maximum_filter(g, size)
+    mn = ndimage.minimum_filter(np.where(g == 0, big, g), size)
     fg = g > 0
     touching = set(np.unique(g[fg & ((mx != g) | ((mn != g) & (mn != big)))]).tolist())
-    if not touching: return float('nan')
+    if not touching:
+        return float('nan')
     matched = set(match_instances(pred, g)[1].tolist())
     return len(touching & matched) / len(touching)
 
 # %% ../nbs/16_evaluate.ipynb #c16-017
 SCORES = ('dice', 'iou', 'ap50', 'pq', 'sq', 'rq')
 
+
 def evaluate_image(pred: np.ndarray, gt: np.ndarray) -> dict:
     "Semantic and instance scores of one predicted instance map against the true one."
     return {'dice': dice(pred, gt), 'iou': iou(pred, gt), **instance_scores(pred, gt)}
 
-def summarize(rows: list, keys: tuple=SCORES) -> dict:
+
+def summarize(rows: list, keys: tuple = SCORES) -> dict:
     "Mean and standard deviation of each score over `rows` (dicts), ignoring NaNs: name -> (mean, std)."
     check(len(rows) > 0, "rows is empty: summarize the scores of at least one image")
     missing = sorted({k for r in rows for k in keys if k not in r})
     check(not missing, f"rows lack the score(s) {missing}: pass rows from evaluate_image, or keys=... they have")
     return {k: (float(np.nanmean([r[k] for r in rows])), float(np.nanstd([r[k] for r in rows]))) for k in keys}
 
-def format_summary(results: dict, # name (e.g. training data) -> `summarize` dict, optionally with 'ks' etc.
-                   keys: tuple=('dice', 'iou', 'ap50', 'pq')) -> str:
+
+def format_summary(
+    results: dict,  # name (e.g. training data) -> `summarize` dict, optionally with 'ks' etc.
+    keys: tuple = ('dice', 'iou', 'ap50', 'pq'),
+) -> str:
     "A text table of mean ± std per score, one row per entry of `results`."
     extra = [k for k in ('ks', 'median_err') if any(k in r for r in results.values())]
-    head = f"{'':28s}" + ''.join(f"{k.upper() if k != 'median_err' else 'median ECD err':>18s}" for k in (*keys, *extra))
+    head = f"{'':28s}" + ''.join(
+        f"{k.upper() if k != 'median_err' else 'median ECD err':>18s}" for k in (*keys, *extra)
+    )
     lines = [head]
     for name, r in results.items():
         cells = [f"{r[k][0]:.3f} ± {r[k][1]:.3f}" for k in keys]
-        cells += [f"{r[k][0]:+.3f}" if isinstance(r.get(k), tuple) else (f"{r[k]:+.3f}" if k in r else '-') for k in extra]
+        cells += [
+            f"{r[k][0]:+.3f}" if isinstance(r.get(k), tuple) else (f"{r[k]:+.3f}" if k in r else '-') for k in extra
+        ]
         lines.append(f"{name:28s}" + ''.join(f"{c:>18s}" for c in cells))
     return '\n'.join(lines)
 
@@ -99,20 +127,25 @@ def format_summary(results: dict, # name (e.g. training data) -> `summarize` dic
 def _read_labels(path: Path, crop_bottom: int) -> np.ndarray:
     "A label image's raw integer ids (palette indices, not colours), info bar cropped."
     from PIL import Image
-    try:
-        with Image.open(path) as im: ids = np.asarray(im)
-    except Exception as err: raise ValueError(f"{path}: cannot read this label image ({err})") from err
-    ids = check_labels(ids, f"mask {path}")
-    return ids[:ids.shape[0] - crop_bottom]
 
-def evaluate_folder(predict: Callable, # image (H, W) float in [0, 1] -> instance map (H, W) int
-                    images: str|Path, # folder of micrographs
-                    masks: str|Path, # folder of masks, matched to images by `mask_name`
-                    nm_per_px: float, # pixel size, for the size comparison
-                    crop_bottom: int=0, # info-bar rows to crop at the bottom of images and masks
-                    mask_name: Callable=lambda stem: f'{stem}_m', # image file stem -> mask file stem
-                    binary_masks: bool=True, # masks are 0/255 with 4-connected instances (else: label images)
-                   ) -> dict:
+    try:
+        with Image.open(path) as im:
+            ids = np.asarray(im)
+    except Exception as err:
+        raise ValueError(f"{path}: cannot read this label image ({err})") from err
+    ids = check_labels(ids, f"mask {path}")
+    return ids[: ids.shape[0] - crop_bottom]
+
+
+def evaluate_folder(
+    predict: Callable,  # image (H, W) float in [0, 1] -> instance map (H, W) int
+    images: str | Path,  # folder of micrographs
+    masks: str | Path,  # folder of masks, matched to images by `mask_name`
+    nm_per_px: float,  # pixel size, for the size comparison
+    crop_bottom: int = 0,  # info-bar rows to crop at the bottom of images and masks
+    mask_name: Callable = lambda stem: f'{stem}_m',  # image file stem -> mask file stem
+    binary_masks: bool = True,  # masks are 0/255 with 4-connected instances (else: label images)
+) -> dict:
     "Scores of `predict` on real images with manual masks: per image, summary, and size agreement."
     mics = load_micrographs(images, nm_per_px, crop_bottom)
     mdir = Path(masks)
@@ -122,13 +155,24 @@ def evaluate_folder(predict: Callable, # image (H, W) float in [0, 1] -> instanc
     for m in mics:
         check(mask_name(m.name) in by_stem, f"no mask named {mask_name(m.name)}.* in {mdir} for image {m.name}")
         mask_file = by_stem[mask_name(m.name)]
-        if binary_masks: gt = label(load_image(mask_file, crop_bottom) > 0.5, connectivity=1)
-        else: gt = _read_labels(mask_file, crop_bottom)
-        check(gt.shape == m.image.shape, f"mask {mask_file} is {gt.shape[0]}x{gt.shape[1]} px after cropping, image {m.name} "
-                                         f"{m.image.shape[0]}x{m.image.shape[1]}: masks must be drawn on the images as they are")
+        if binary_masks:
+            gt = label(load_image(mask_file, crop_bottom) > 0.5, connectivity=1)
+        else:
+            gt = _read_labels(mask_file, crop_bottom)
+        check(
+            gt.shape == m.image.shape,
+            f"mask {mask_file} is {gt.shape[0]}x{gt.shape[1]} px after cropping, image {m.name} "
+            f"{m.image.shape[0]}x{m.image.shape[1]}: masks must be drawn on the images as they are",
+        )
         pred = check_labels(predict(m.image), f"predict's output for {m.name}", m.image.shape)
         rows.append({'name': m.name, **evaluate_image(pred, gt)})
-        tabs_p.append(measure(pred, nm_per_px)); tabs_g.append(measure(gt, nm_per_px))
+        tabs_p.append(measure(pred, nm_per_px))
+        tabs_g.append(measure(gt, nm_per_px))
     cat = lambda tabs: {k: np.concatenate([t[k] for t in tabs]) for k in tabs[0]}
-    return {'per_image': rows, 'summary': summarize(rows), 'sizes': compare_sizes(cat(tabs_p), cat(tabs_g)),
-            'measured': cat(tabs_p), 'reference': cat(tabs_g)}
+    return {
+        'per_image': rows,
+        'summary': summarize(rows),
+        'sizes': compare_sizes(cat(tabs_p), cat(tabs_g)),
+        'measured': cat(tabs_p),
+        'reference': cat(tabs_g),
+    }

@@ -20,31 +20,42 @@ __all__ = ['GBuffer', 'silhouette_distance', 'gbuffer']
 @dataclass
 class GBuffer:
     "Per-sub-pixel geometry of one layout (torch maps of shape (height*ss, width*ss)) and the pixel-centre ids."
-    ids: np.ndarray              # (height, width) int32 particle index at each pixel centre, -1 for the substrate
-    sub_ids: torch.Tensor        # particle index per sub-pixel (int32, -1 substrate)
-    cos: torch.Tensor            # |cos| of the angle between surface normal and beam (1 on the flat substrate)
-    dist: torch.Tensor           # distance from the sub-pixel to its particle's silhouette, nm (0 on the substrate)
-    thickness: torch.Tensor|None # particle material crossed along the beam, nm (None: not computed)
-    visible: torch.Tensor|None   # 1 where the path to the side detector is free of particles, else 0 (None: not computed)
-    ss: int                      # sub-pixels per pixel along each axis
-    nm_per_px: float             # size of an output pixel, nm
+
+    ids: np.ndarray  # (height, width) int32 particle index at each pixel centre, -1 for the substrate
+    sub_ids: torch.Tensor  # particle index per sub-pixel (int32, -1 substrate)
+    cos: torch.Tensor  # |cos| of the angle between surface normal and beam (1 on the flat substrate)
+    dist: torch.Tensor  # distance from the sub-pixel to its particle's silhouette, nm (0 on the substrate)
+    thickness: torch.Tensor | None  # particle material crossed along the beam, nm (None: not computed)
+    visible: (
+        torch.Tensor | None
+    )  # 1 where the path to the side detector is free of particles, else 0 (None: not computed)
+    ss: int  # sub-pixels per pixel along each axis
+    nm_per_px: float  # size of an output pixel, nm
+
     @property
     def particle(self) -> torch.Tensor:
         "Boolean map of the sub-pixels that see a particle."
         return self.sub_ids >= 0
 
 # %% ../nbs/03a_gbuffer.ipynb #c03a-007
-def silhouette_distance(sub_ids: np.ndarray, # (H, W) int particle index, -1 substrate
-                        px_nm: float, # size of one sub-pixel, nm
-                       ) -> np.ndarray:
+def silhouette_distance(
+    sub_ids: np.ndarray,  # (H, W) int particle index, -1 substrate
+    px_nm: float,  # size of one sub-pixel, nm
+) -> np.ndarray:
     "Distance in nm from each particle sub-pixel to its silhouette (0 on the substrate): float32 (H, W)."
     ids = np.asarray(sub_ids)
     b = np.zeros(ids.shape, bool)
-    dv = ids[1:] != ids[:-1]; b[1:] |= dv; b[:-1] |= dv
-    dh = ids[:, 1:] != ids[:, :-1]; b[:, 1:] |= dh; b[:, :-1] |= dh
+    dv = ids[1:] != ids[:-1]
+    b[1:] |= dv
+    b[:-1] |= dv
+    dh = ids[:, 1:] != ids[:, :-1]
+    b[:, 1:] |= dh
+    b[:, :-1] |= dh
     b &= ids >= 0
-    if not b.any(): d = np.full(ids.shape, 1e6, np.float32)      # no silhouette in view: far from any edge
-    else: d = (ndimage.distance_transform_edt(~b) + 0.5).astype(np.float32)
+    if not b.any():
+        d = np.full(ids.shape, 1e6, np.float32)  # no silhouette in view: far from any edge
+    else:
+        d = (ndimage.distance_transform_edt(~b) + 0.5).astype(np.float32)
     d[ids < 0] = 0
     return d * np.float32(px_nm)
 
@@ -52,7 +63,8 @@ def silhouette_distance(sub_ids: np.ndarray, # (H, W) int particle index, -1 sub
 def _march_thickness(scene: Scene, ray, si, slot, max_hits: int):
     "Path length inside particles along each ray, in world units (drjit Float)."
     mi, dr = scene.mi, scene.dr
-    thick = dr.zeros(mi.Float, dr.width(si.t)); depth = dr.zeros(mi.Int32, dr.width(si.t))
+    thick = dr.zeros(mi.Float, dr.width(si.t))
+    depth = dr.zeros(mi.Int32, dr.width(si.t))
     active = slot >= 0
     for _ in range(max_hits):
         thick = dr.select(active & (depth > 0), thick + si.t, thick)
@@ -60,8 +72,10 @@ def _march_thickness(scene: Scene, ray, si, slot, max_hits: int):
         ray = si.spawn_ray(ray.d)
         si = scene.scene.ray_intersect(ray, active)
         active &= scene.slot_of(si) >= 0
-        if not dr.any(active): break
+        if not dr.any(active):
+            break
     return thick
+
 
 def _detector_visible(scene: Scene, si, detector: tuple):
     "True where a ray from the hit towards the detector direction meets no particle (drjit Bool)."
@@ -71,30 +85,45 @@ def _detector_visible(scene: Scene, si, detector: tuple):
     si2 = scene.scene.ray_intersect(si.spawn_ray(d), si.is_valid())
     return scene.slot_of(si2) < 0
 
-def gbuffer(scene: Scene, # the scene whose particles to look at
-            layout: Layout|None=None, # new layout (None: the scene's current one)
-            ss: int=2, # sub-pixels per pixel along each axis
-            thickness: bool=False, # also march rays through the particles
-            detector: tuple|None=None, # (azimuth, elevation) in degrees of a side detector; None: no shadow map
-            max_hits: int=8, # thickness: most surfaces crossed per ray
-           ) -> GBuffer:
+
+def gbuffer(
+    scene: Scene,  # the scene whose particles to look at
+    layout: Layout | None = None,  # new layout (None: the scene's current one)
+    ss: int = 2,  # sub-pixels per pixel along each axis
+    thickness: bool = False,  # also march rays through the particles
+    detector: tuple | None = None,  # (azimuth, elevation) in degrees of a side detector; None: no shadow map
+    max_hits: int = 8,  # thickness: most surfaces crossed per ray
+) -> GBuffer:
     "Cast rays through an `ss` x `ss` grid per pixel and collect the geometry the shading models need."
     check(1 <= ss <= 8, f"ss must be in 1..8, got {ss}")
     if detector is not None and (len(detector) != 2 or not 0 < detector[1] <= 90):
         raise ValueError(f"detector must be (azimuth, elevation) in degrees with 0 < elevation <= 90, got {detector}")
-    if layout is not None and layout is not scene.layout: scene.set_layout(layout)
-    dr = scene.dr; H, W = scene.field.height, scene.field.width; dev = torch_device()
+    if layout is not None and layout is not scene.layout:
+        scene.set_layout(layout)
+    dr = scene.dr
+    H, W = scene.field.height, scene.field.width
+    dev = torch_device()
     to_t = lambda a, dt=torch.float32: torch.from_numpy(np.asarray(a).reshape(H * ss, W * ss)).to(dev, dt)
     with dr.suspend_grad():
         ray, si, slot = scene.cast(ss)
         cos = dr.select(slot >= 0, dr.abs(si.sh_frame.n.z), 1.0)
         thick = _march_thickness(scene, ray, si, slot, max_hits) / scene.unit if thickness else None
         vis = _detector_visible(scene, si, detector) if detector is not None else None
-        dr.eval(slot, cos, *(x for x in (thick, vis) if x is not None))    # one kernel: read separately, each would trace the rays again
+        dr.eval(
+            slot, cos, *(x for x in (thick, vis) if x is not None)
+        )  # one kernel: read separately, each would trace the rays again
         sub = slot.numpy().astype(np.int32).reshape(H * ss, W * ss)
-        ids = sub[ss // 2::ss, ss // 2::ss].copy() if ss % 2 else scene.primary_hits()   # odd ss: a sub-pixel sits on each pixel centre
-        g = GBuffer(ids=ids, sub_ids=torch.from_numpy(sub).to(dev), cos=to_t(cos.numpy()),
-                    dist=to_t(silhouette_distance(sub, scene.field.nm_per_px / ss)),
-                    thickness=None if thick is None else to_t(thick.numpy()),
-                    visible=None if vis is None else to_t(vis.numpy()), ss=ss, nm_per_px=scene.field.nm_per_px)
+        ids = (
+            sub[ss // 2 :: ss, ss // 2 :: ss].copy() if ss % 2 else scene.primary_hits()
+        )  # odd ss: a sub-pixel sits on each pixel centre
+        g = GBuffer(
+            ids=ids,
+            sub_ids=torch.from_numpy(sub).to(dev),
+            cos=to_t(cos.numpy()),
+            dist=to_t(silhouette_distance(sub, scene.field.nm_per_px / ss)),
+            thickness=None if thick is None else to_t(thick.numpy()),
+            visible=None if vis is None else to_t(vis.numpy()),
+            ss=ss,
+            nm_per_px=scene.field.nm_per_px,
+        )
     return g

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import ALL_PARAMS, RENDER_PARAMS, MICROSCOPE_PARAMS, PAPER_PARAMS, architecture, digest, check, check_number, derive_seed
+from diffrendergan.core import (
+    ALL_PARAMS,
+    RENDER_PARAMS,
+    MICROSCOPE_PARAMS,
+    PAPER_PARAMS,
+    architecture,
+    digest,
+    check,
+    check_number,
+    derive_seed,
+)
 from .shapes import MeshBank
 from .layout import Field, Layout, SizeDist, LogNormal, sample_layout, check_types
 from .scene import Scene, SceneLike
@@ -22,71 +32,128 @@ __all__ = ['DEFAULT_LEARN', 'PAPER_LEARN', 'LayoutSampler', 'default_learn', 'la
 @dataclass
 class LayoutSampler:
     "Draws a new `Layout` from a seed: `sampler(seed)`."
+
     bank: MeshBank
     field: Field
-    n: tuple = (20, 40)                  # particle count, inclusive range (or one int)
+    n: tuple = (20, 40)  # particle count, inclusive range (or one int)
     sizes: SizeDist = LogNormal()
-    n_agglomerates: tuple = (1, 4)       # inclusive range (or one int)
+    n_agglomerates: tuple = (1, 4)  # inclusive range (or one int)
     placement: str = 'agglomerates'
     stacking: str = '2d'
     contact: float = 1.0
+
     def __post_init__(self):
         check_types(bank=self.bank, field=self.field, sizes=self.sizes)
         self.n = (self.n, self.n) if isinstance(self.n, int) else tuple(self.n)
-        self.n_agglomerates = (self.n_agglomerates,) * 2 if isinstance(self.n_agglomerates, int) else tuple(self.n_agglomerates)
+        self.n_agglomerates = (
+            (self.n_agglomerates,) * 2 if isinstance(self.n_agglomerates, int) else tuple(self.n_agglomerates)
+        )
         if not 0 <= self.n[0] <= self.n[1] or not 1 <= self.n_agglomerates[0] <= self.n_agglomerates[1]:
             raise ValueError("n and n_agglomerates must be (low, high) with 0 <= low <= high (agglomerates >= 1)")
+
     @property
-    def max_particles(self) -> int: return self.n[1]
+    def max_particles(self) -> int:
+        return self.n[1]
+
     def __call__(self, seed: int) -> Layout:
         rng = np.random.default_rng(seed)
-        n = int(rng.integers(self.n[0], self.n[1] + 1)); a = int(rng.integers(self.n_agglomerates[0], self.n_agglomerates[1] + 1))
-        return sample_layout(self.bank, self.field, n, self.sizes, self.placement, a, self.stacking, self.contact,
-                             strict=False, seed=int(rng.integers(2**31)))
+        n = int(rng.integers(self.n[0], self.n[1] + 1))
+        a = int(rng.integers(self.n_agglomerates[0], self.n_agglomerates[1] + 1))
+        return sample_layout(
+            self.bank,
+            self.field,
+            n,
+            self.sizes,
+            self.placement,
+            a,
+            self.stacking,
+            self.contact,
+            strict=False,
+            seed=int(rng.integers(2**31)),
+        )
 
 # %% ../nbs/11_generator.ipynb #c11-008
-DEFAULT_LEARN = tuple(n for n, s in {**RENDER_PARAMS, **MICROSCOPE_PARAMS}.items() if s.learnable)   # with the path-traced model
+DEFAULT_LEARN = tuple(
+    n for n, s in {**RENDER_PARAMS, **MICROSCOPE_PARAMS}.items() if s.learnable
+)  # with the path-traced model
+
 
 def default_learn(scene) -> tuple:
-    "What the GAN learns by default with `scene`'s appearance model: its learnable parameters (those with an effect) and the microscope's."
+    """What the GAN learns by default with `scene`'s appearance model: its learnable parameters (those with an effect)
+    and the microscope's."""
     table, inert = getattr(scene, 'params_table', RENDER_PARAMS), getattr(scene, 'inert', ())
     return tuple(n for n, s in {**table, **MICROSCOPE_PARAMS}.items() if s.learnable and n not in inert)
-PAPER_LEARN = tuple(p for p in PAPER_PARAMS) + ('microscope.noise',)   # the paper's set; its microscope is Gaussian noise only
+
+
+PAPER_LEARN = tuple(p for p in PAPER_PARAMS) + (
+    'microscope.noise',
+)  # the paper's set; its microscope is Gaussian noise only
+
 
 def layout_features(layout: Layout) -> torch.Tensor:
     "Pooled per-particle features of a layout: (9,) float32."
     f = layout.field
-    if len(layout) == 0: return torch.zeros(9)
-    p = np.stack([layout.centers[:, 0] / f.width_nm, layout.centers[:, 1] / f.height_nm,
-                  layout.centers[:, 2] / 100, layout.sizes / 100], 1)
+    if len(layout) == 0:
+        return torch.zeros(9)
+    p = np.stack(
+        [
+            layout.centers[:, 0] / f.width_nm,
+            layout.centers[:, 1] / f.height_nm,
+            layout.centers[:, 2] / 100,
+            layout.sizes / 100,
+        ],
+        1,
+    )
     return torch.tensor(np.concatenate([p.mean(0), p.max(0), [len(layout) / 50]]), dtype=torch.float32)
+
 
 class ParamHead(nn.Module):
     "Maps a layout to the learned parameters, each squashed into its range."
-    def __init__(self, learn: tuple=DEFAULT_LEARN, # names from ALL_PARAMS to learn
-                 start: dict|None=None, # start values (default: the table's defaults)
-                 mlp: bool=True, # layout-conditioned MLP (the paper) or global values
-                 hidden: int=32):
+
+    def __init__(
+        self,
+        learn: tuple = DEFAULT_LEARN,  # names from ALL_PARAMS to learn
+        start: dict | None = None,  # start values (default: the table's defaults)
+        mlp: bool = True,  # layout-conditioned MLP (the paper) or global values
+        hidden: int = 32,
+    ):
         super().__init__()
         unknown = sorted(set(learn) - set(ALL_PARAMS))
         check(not unknown, f"cannot learn unknown parameter(s) {unknown}; valid: {sorted(ALL_PARAMS)}")
         check(learn, "learn at least one parameter")
         hidden = check_number(hidden, 'hidden', 1, integer=True)
-        self.learn = tuple(learn); start = start or {}
-        check(not set(start) - set(learn), f"start names parameter(s) {sorted(set(start) - set(learn))} that are not learned; learned: {list(learn)}")
-        lo = torch.tensor([ALL_PARAMS[n].lo for n in learn]); hi = torch.tensor([ALL_PARAMS[n].hi for n in learn])
-        self.register_buffer('lo', lo); self.register_buffer('hi', hi)
+        self.learn = tuple(learn)
+        start = start or {}
+        check(
+            not set(start) - set(learn),
+            f"start names parameter(s) {sorted(set(start) - set(learn))} that are not learned; learned: {list(learn)}",
+        )
+        lo = torch.tensor([ALL_PARAMS[n].lo for n in learn])
+        hi = torch.tensor([ALL_PARAMS[n].hi for n in learn])
+        self.register_buffer('lo', lo)
+        self.register_buffer('hi', hi)
         s0 = torch.tensor([ALL_PARAMS[n].check(start.get(n, ALL_PARAMS[n].default)) for n in learn])
         u = ((s0 - lo) / (hi - lo)).clamp(1e-3, 1 - 1e-3)
         self.logits = nn.Parameter(torch.log(u / (1 - u)))
-        self.mlp = nn.Sequential(nn.Linear(9, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, len(learn))) if mlp else None
-        if mlp: nn.init.zeros_(self.mlp[-1].weight); nn.init.zeros_(self.mlp[-1].bias)
-    def forward(self, layout: Layout|None=None) -> dict:
+        self.mlp = (
+            nn.Sequential(
+                nn.Linear(9, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, len(learn))
+            )
+            if mlp
+            else None
+        )
+        if mlp:
+            nn.init.zeros_(self.mlp[-1].weight)
+            nn.init.zeros_(self.mlp[-1].bias)
+
+    def forward(self, layout: Layout | None = None) -> dict:
         "Learned parameter values (scalar tensors) for one layout."
         z = self.logits
-        if self.mlp is not None and layout is not None: z = z + self.mlp(layout_features(layout).to(z.device))
+        if self.mlp is not None and layout is not None:
+            z = z + self.mlp(layout_features(layout).to(z.device))
         v = self.lo + (self.hi - self.lo) * torch.sigmoid(z)
         return dict(zip(self.learn, v))
+
     def values(self) -> dict:
         "The global values (without the layout term), as floats."
         return {k: float(v.detach()) for k, v in self.forward(None).items()}
@@ -94,15 +161,25 @@ class ParamHead(nn.Module):
 # %% ../nbs/11_generator.ipynb #c11-011
 class Generator(nn.Module):
     "DiffRenderGAN's generator: layout -> parameter head -> differentiable render -> microscope model."
-    def __init__(self, scene: SceneLike, sampler: LayoutSampler, head: ParamHead,
-                 fixed: dict|None=None, # values of parameters that are not learned
-                 parts: tuple=('blur', 'gain', 'offset', 'noise'), # microscope parts applied
-                 spp: int|None=None, seed: int=0,
-                 layouts: int|None=None, # draw layouts from a pool of this many (reused, so their geometry can be cached); None: a new one per image
-                ):
+
+    def __init__(
+        self,
+        scene: SceneLike,
+        sampler: LayoutSampler,
+        head: ParamHead,
+        fixed: dict | None = None,  # values of parameters that are not learned
+        parts: tuple = ('blur', 'gain', 'offset', 'noise'),  # microscope parts applied
+        spp: int | None = None,
+        seed: int = 0,
+        layouts: int
+        | None = None,  # draw layouts from a pool of this many (their geometry can be cached); None: new ones
+    ):
         super().__init__()
         check(sampler.field == scene.field, "the sampler's field differs from the scene's: use one Field for both")
-        check(sampler.max_particles <= scene.max_particles, f"the sampler draws up to {sampler.max_particles} particles but the scene has {scene.max_particles} slots")
+        check(
+            sampler.max_particles <= scene.max_particles,
+            f"the sampler draws up to {sampler.max_particles} particles but the scene has {scene.max_particles} slots",
+        )
         check(layouts is None or layouts >= 1, f"layouts must be >= 1 or None, got {layouts}")
         unknown_parts = sorted(set(parts) - set(MICROSCOPE_PARTS))
         check(not unknown_parts, f"parts names unknown microscope part(s) {unknown_parts}; valid: {MICROSCOPE_PARTS}")
@@ -111,30 +188,58 @@ class Generator(nn.Module):
         fixed = dict(fixed or {})
         for what, names in (('learned', head.learn), ('fixed', fixed)):
             foreign = sorted(set(names) - set(known))
-            if foreign: raise ValueError(f"{what} parameter(s) {foreign} do not belong to the scene's appearance model "
-                                         f"{getattr(scene, 'mode', 'principled')!r}; its parameters: {sorted(known)}")
-        self.scene, self.sampler, self.head, self.parts, self.spp, self.seed = scene, sampler, head, tuple(parts), spp, seed
+            if foreign:
+                raise ValueError(
+                    f"{what} parameter(s) {foreign} do not belong to the scene's appearance model "
+                    f"{getattr(scene, 'mode', 'principled')!r}; its parameters: {sorted(known)}"
+                )
+        self.scene, self.sampler, self.head, self.parts, self.spp, self.seed = (
+            scene,
+            sampler,
+            head,
+            tuple(parts),
+            spp,
+            seed,
+        )
         self.fixed = {n: known[n].check(fixed.get(n, known[n].default)) for n in known if n not in head.learn}
         self.layouts, self._pool = layouts, {}
+
     def layout(self, key: int) -> Layout:
         "The layout of step key `key` (from the pool when `layouts` is set)."
-        if self.layouts is None: return self.sampler(derive_seed(self.seed, key, stream='layout'))
+        if self.layouts is None:
+            return self.sampler(derive_seed(self.seed, key, stream='layout'))
         k = key % self.layouts
-        if k not in self._pool: self._pool[k] = self.sampler(derive_seed(self.seed, k, stream='layout'))
+        if k not in self._pool:
+            self._pool[k] = self.sampler(derive_seed(self.seed, k, stream='layout'))
         return self._pool[k]
+
     def params(self, layout: Layout) -> dict:
         "All parameters for `layout`: learned (tensors) and fixed (floats)."
         return {**self.fixed, **self.head(layout)}
-    def image(self, layout: Layout, p: dict, key: int, parts: tuple|None=None) -> torch.Tensor:
-        "Image (1, 1, H, W) of `layout` under all parameters `p`, with step key `key`'s render seed and noise; `parts`: microscope parts (default: the generator's)."
-        img = self.scene.render({k: v for k, v in p.items() if k in self.table}, layout=layout, spp=self.spp, seed=derive_seed(self.seed, key, stream='render'))
+
+    def image(self, layout: Layout, p: dict, key: int, parts: tuple | None = None) -> torch.Tensor:
+        """Image (1, 1, H, W) of `layout` under all parameters `p`, with step key `key`'s render seed and noise;
+        `parts`: microscope parts (default: the generator's)."""
+        img = self.scene.render(
+            {k: v for k, v in p.items() if k in self.table},
+            layout=layout,
+            spp=self.spp,
+            seed=derive_seed(self.seed, key, stream='render'),
+        )
         g = torch.Generator().manual_seed(derive_seed(self.seed, key, stream='noise'))
-        return microscope(img[None, None], {k: v for k, v in p.items() if k in MICROSCOPE_PARAMS}, self.parts if parts is None else parts, generator=g)
-    def forward(self, key: int, layout: Layout|None=None) -> tuple:
+        return microscope(
+            img[None, None],
+            {k: v for k, v in p.items() if k in MICROSCOPE_PARAMS},
+            self.parts if parts is None else parts,
+            generator=g,
+        )
+
+    def forward(self, key: int, layout: Layout | None = None) -> tuple:
         "One image (1, 1, H, W) for step key `key`, differentiable w.r.t. the head; also its layout and parameters."
         layout = layout if layout is not None else self.layout(key)
         p = self.params(layout)
         return self.image(layout, p, key), layout, p
+
     @torch.no_grad()
     def sample(self, keys) -> torch.Tensor:
         "Images (len(keys), 1, H, W) without gradients, e.g. for the discriminator or metrics."
@@ -143,13 +248,23 @@ class Generator(nn.Module):
 # %% ../nbs/11_generator.ipynb #c11-016b
 @patch
 def describe(self: Generator) -> dict:
-    "What defines this generator apart from its learned values: model, field, parameters, sampler, meshes, network shapes."
+    """What defines this generator apart from its learned values: model, field, parameters, sampler, meshes, network
+    shapes."""
     field, sampler = self.scene.field, self.sampler
-    return {'appearance': getattr(self.scene, 'mode', 'principled'), 'field': [field.height, field.width, field.nm_per_px],
-            'learn': list(self.head.learn), 'fixed': self.fixed, 'parts': list(self.parts), 'spp': self.spp,
-            'generator_seed': self.seed, 'layouts': self.layouts,
-            'sampler': {k: str(v) for k, v in vars(sampler).items() if k not in ('bank', 'field')},
-            'meshes': digest(sampler.bank.verts), 'generator_net': architecture(self)}
+    return {
+        'appearance': getattr(self.scene, 'mode', 'principled'),
+        'field': [field.height, field.width, field.nm_per_px],
+        'learn': list(self.head.learn),
+        'fixed': self.fixed,
+        'parts': list(self.parts),
+        'spp': self.spp,
+        'generator_seed': self.seed,
+        'layouts': self.layouts,
+        'sampler': {k: str(v) for k, v in vars(sampler).items() if k not in ('bank', 'field')},
+        'meshes': digest(sampler.bank.verts),
+        'generator_net': architecture(self),
+    }
+
 
 @patch
 def weights(self: Generator) -> str:

@@ -19,97 +19,161 @@ __all__ = ['Field', 'SizeDist', 'LogNormal', 'Normal', 'Bimodal', 'Empirical', '
 @dataclass(frozen=True)
 class Field:
     "An image of `height` x `width` pixels of `nm_per_px` nanometres each."
+
     height: int = 256
     width: int = 256
     nm_per_px: float = 7.344
 
     def __post_init__(self):
         for side in ('height', 'width'):
-            check_number(getattr(self, side), side, 8, integer=True, fix='a field of view of a few pixels shows no particle')
+            check_number(
+                getattr(self, side), side, 8, integer=True, fix='a field of view of a few pixels shows no particle'
+            )
         check_number(self.nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
+
     @property
-    def height_nm(self) -> float: return self.height * self.nm_per_px
+    def height_nm(self) -> float:
+        return self.height * self.nm_per_px
+
     @property
-    def width_nm(self) -> float: return self.width * self.nm_per_px
+    def width_nm(self) -> float:
+        return self.width * self.nm_per_px
 
 # %% ../nbs/02_layout.ipynb #c02-008
 class SizeDist:
     "Base class: `sample(n, rng)` sizes in nm and their `cdf`."
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray: raise NotImplementedError
-    def cdf(self, x): raise NotImplementedError
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def cdf(self, x):
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class LogNormal(SizeDist):
     "Log-normal sizes: `median_nm` and geometric standard deviation `gsd` (>= 1; 1.2 means +-20 %)."
-    median_nm: float = 160.
+
+    median_nm: float = 160.0
     gsd: float = 1.25
+
     def __post_init__(self):
-        check_number(self.median_nm, 'median_nm', 0, lo_open=True); check_number(self.gsd, 'gsd', 1, fix='1 means all of one size')
-    def sample(self, n, rng): return self.median_nm * np.exp(math.log(self.gsd) * rng.standard_normal(n))
-    def cdf(self, x): return stats.lognorm(s=max(math.log(self.gsd), 1e-12), scale=self.median_nm).cdf(x)
+        check_number(self.median_nm, 'median_nm', 0, lo_open=True)
+        check_number(self.gsd, 'gsd', 1, fix='1 means all of one size')
+
+    def sample(self, n, rng):
+        return self.median_nm * np.exp(math.log(self.gsd) * rng.standard_normal(n))
+
+    def cdf(self, x):
+        return stats.lognorm(s=max(math.log(self.gsd), 1e-12), scale=self.median_nm).cdf(x)
+
 
 @dataclass(frozen=True)
 class Normal(SizeDist):
     "Normal sizes truncated to `>= min_nm` (resampled, so no particle has a size of zero or less)."
-    mean_nm: float = 160.
-    std_nm: float = 30.
-    min_nm: float = 1.
+
+    mean_nm: float = 160.0
+    std_nm: float = 30.0
+    min_nm: float = 1.0
+
     def __post_init__(self):
-        check_number(self.std_nm, 'std_nm', 0); check_number(self.min_nm, 'min_nm', 0, lo_open=True)
-        check(check_number(self.mean_nm, 'mean_nm', 0) > self.min_nm, f"mean_nm must be > min_nm ({self.min_nm}), got {self.mean_nm}")
+        check_number(self.std_nm, 'std_nm', 0)
+        check_number(self.min_nm, 'min_nm', 0, lo_open=True)
+        check(
+            check_number(self.mean_nm, 'mean_nm', 0) > self.min_nm,
+            f"mean_nm must be > min_nm ({self.min_nm}), got {self.mean_nm}",
+        )
+
     def _d(self):
-        s = max(self.std_nm, 1e-12); return stats.truncnorm((self.min_nm - self.mean_nm) / s, np.inf, loc=self.mean_nm, scale=s)
-    def sample(self, n, rng): return self._d().rvs(n, random_state=rng)
-    def cdf(self, x): return self._d().cdf(x)
+        s = max(self.std_nm, 1e-12)
+        return stats.truncnorm((self.min_nm - self.mean_nm) / s, np.inf, loc=self.mean_nm, scale=s)
+
+    def sample(self, n, rng):
+        return self._d().rvs(n, random_state=rng)
+
+    def cdf(self, x):
+        return self._d().cdf(x)
+
 
 @dataclass(frozen=True)
 class Bimodal(SizeDist):
     "A mixture: fraction `weight` of sizes from `b`, the rest from `a`."
-    a: SizeDist = LogNormal(60., 1.2)
-    b: SizeDist = LogNormal(200., 1.2)
+
+    a: SizeDist = LogNormal(60.0, 1.2)
+    b: SizeDist = LogNormal(200.0, 1.2)
     weight: float = 0.3
+
     def __post_init__(self):
         check(0 <= self.weight <= 1, f"weight must be in [0, 1], got {self.weight}")
+
     def sample(self, n, rng):
         pick = rng.uniform(size=n) < self.weight
         return np.where(pick, self.b.sample(n, rng), self.a.sample(n, rng))
-    def cdf(self, x): return (1 - self.weight) * self.a.cdf(x) + self.weight * self.b.cdf(x)
+
+    def cdf(self, x):
+        return (1 - self.weight) * self.a.cdf(x) + self.weight * self.b.cdf(x)
+
 
 @dataclass(frozen=True)
 class Empirical(SizeDist):
     "Sizes resampled from measured ones (e.g. equivalent diameters from manual masks), in nm."
-    sizes_nm: tuple = (160.,)
+
+    sizes_nm: tuple = (160.0,)
+
     def __post_init__(self):
         s = np.asarray(self.sizes_nm, float)
-        check(s.size != 0 and (s > 0).all() and np.isfinite(s).all(), "Empirical needs a non-empty list of positive sizes")
+        check(
+            s.size != 0 and (s > 0).all() and np.isfinite(s).all(), "Empirical needs a non-empty list of positive sizes"
+        )
         object.__setattr__(self, 'sizes_nm', tuple(np.sort(s)))
-    def sample(self, n, rng): return rng.choice(np.asarray(self.sizes_nm), n, replace=True)
-    def cdf(self, x): return np.searchsorted(np.asarray(self.sizes_nm), x, side='right') / len(self.sizes_nm)
+
+    def sample(self, n, rng):
+        return rng.choice(np.asarray(self.sizes_nm), n, replace=True)
+
+    def cdf(self, x):
+        return np.searchsorted(np.asarray(self.sizes_nm), x, side='right') / len(self.sizes_nm)
 
 # %% ../nbs/02_layout.ipynb #c02-011
 @dataclass
 class Layout:
-    "Particles in a field of view: centres (nm; x along columns, y along rows, z up), sizes (nm), rotations, mesh variants."
+    """Particles in a field of view: centres (nm; x along columns, y along rows, z up), sizes (nm), rotations, mesh
+    variants."""
+
     field: Field
-    centers: np.ndarray     # (n, 3) nm; x, y in the image plane from the top-left corner, z above the substrate
-    sizes: np.ndarray       # (n,) nm
-    rotations: np.ndarray   # (n, 3, 3) rotation of each particle's unit mesh
-    variants: np.ndarray    # (n,) index into the mesh bank
-    agglomerate: np.ndarray # (n,) agglomerate index (-1: none)
-    def __len__(self): return len(self.sizes)
-    def __repr__(self): return f"Layout({len(self)} particles, {self.field.height}x{self.field.width} px at {self.field.nm_per_px} nm/px)"
+    centers: np.ndarray  # (n, 3) nm; x, y in the image plane from the top-left corner, z above the substrate
+    sizes: np.ndarray  # (n,) nm
+    rotations: np.ndarray  # (n, 3, 3) rotation of each particle's unit mesh
+    variants: np.ndarray  # (n,) index into the mesh bank
+    agglomerate: np.ndarray  # (n,) agglomerate index (-1: none)
+
+    def __len__(self):
+        return len(self.sizes)
+
+    def __repr__(self):
+        return (
+            f"Layout({len(self)} particles, {self.field.height}x{self.field.width} px at {self.field.nm_per_px} nm/px)"
+        )
 
 # %% ../nbs/02_layout.ipynb #c02-012
-def random_rotations(n: int, rng: np.random.Generator, flat: bool=False) -> np.ndarray:
+def random_rotations(n: int, rng: np.random.Generator, flat: bool = False) -> np.ndarray:
     "`n` uniform random 3D rotations, or rotations about z only when `flat`."
     if flat:
-        a = rng.uniform(0, 2 * np.pi, n); c, s = np.cos(a), np.sin(a); R = np.zeros((n, 3, 3))
+        a = rng.uniform(0, 2 * np.pi, n)
+        c, s = np.cos(a), np.sin(a)
+        R = np.zeros((n, 3, 3))
         R[:, 0, 0], R[:, 0, 1], R[:, 1, 0], R[:, 1, 1], R[:, 2, 2] = c, -s, s, c, 1
         return R
-    q = rng.standard_normal((n, 4)); q /= np.linalg.norm(q, axis=1, keepdims=True); w, x, y, z = q.T
-    return np.stack([np.stack([1-2*(y*y+z*z), 2*(x*y-z*w), 2*(x*z+y*w)], -1),
-                     np.stack([2*(x*y+z*w), 1-2*(x*x+z*z), 2*(y*z-x*w)], -1),
-                     np.stack([2*(x*z-y*w), 2*(y*z+x*w), 1-2*(x*x+y*y)], -1)], 1)
+    q = rng.standard_normal((n, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    w, x, y, z = q.T
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+        ],
+        1,
+    )
 
 # %% ../nbs/02_layout.ipynb #c02-015
 def _floor_offsets(bank, R, variants, sizes):
@@ -117,22 +181,34 @@ def _floor_offsets(bank, R, variants, sizes):
     lowest = np.einsum('nij,nvj->nvi', R, bank.verts[variants].astype(np.float64))[..., 2].min(1)
     return -lowest * sizes
 
+
 def particle_vertices(layout: Layout, bank: MeshBank) -> np.ndarray:
     "Mesh vertices (n, V, 3) of every particle relative to its centre, in nm."
-    return np.einsum('nij,nvj->nvi', layout.rotations, bank.verts[layout.variants].astype(np.float64)) * layout.sizes[:, None, None]
+    return (
+        np.einsum('nij,nvj->nvi', layout.rotations, bank.verts[layout.variants].astype(np.float64))
+        * layout.sizes[:, None, None]
+    )
+
 
 def _gap(Pa, Pb, ca, cb, planar, contact=1.0):
     "Distance between centres minus the touching distance along the line between them (negative: overlap)."
     d = np.asarray(cb, float) - ca
-    if planar: d = d * [1, 1, 0]
+    if planar:
+        d = d * [1, 1, 0]
     dist = np.linalg.norm(d)
-    if dist == 0: return -np.inf
+    if dist == 0:
+        return -np.inf
     u = d / dist
     return dist - contact * ((Pa @ u).max() + (Pb @ -u).max())
 
-_TYPES = {'bank': (MeshBank, 'a MeshBank (faceted_bank(), sphere_bank(), load_mesh(...))'),
-          'field': (Field, 'a Field(height, width, nm_per_px)'), 'sizes': (SizeDist, 'a size distribution (LogNormal(160, 1.3), ...)'),
-          'layout': (Layout, 'a Layout (sample_layout(...))')}
+
+_TYPES = {
+    'bank': (MeshBank, 'a MeshBank (faceted_bank(), sphere_bank(), load_mesh(...))'),
+    'field': (Field, 'a Field(height, width, nm_per_px)'),
+    'sizes': (SizeDist, 'a size distribution (LogNormal(160, 1.3), ...)'),
+    'layout': (Layout, 'a Layout (sample_layout(...))'),
+}
+
 
 def check_types(**values):
     "Each of `bank`, `field`, `sizes`, `layout` given must be of its class; else a `TypeError` that says what to pass."
@@ -140,18 +216,20 @@ def check_types(**values):
         cls, what = _TYPES[name]
         check(isinstance(value, cls), f"{name} must be {what}, got {type(value).__name__}", TypeError)
 
-def sample_layout(bank: MeshBank, # particle meshes (sets extents and resting heights)
-                  field: Field=Field(), # field of view in pixels and nm/px
-                  n: int=40, # number of particles
-                  sizes: SizeDist=LogNormal(), # size distribution in nm
-                  placement: str='agglomerates', # 'agglomerates' (touching, no overlap) or 'uniform' (overlap allowed)
-                  n_agglomerates: int=3, # number of agglomerate seeds
-                  stacking: str='2d', # '2d': all on the substrate; '3d': particles may rest on others
-                  contact: float=1.0, # touching distance as a fraction of the support distance (<1 packs tighter)
-                  k: int=30, # candidate directions per attachment attempt
-                  strict: bool=True, # raise if not all particles fit (else warn and return those placed)
-                  seed: int|None=None, # same seed, same layout
-                 ) -> Layout:
+
+def sample_layout(
+    bank: MeshBank,  # particle meshes (sets extents and resting heights)
+    field: Field = Field(),  # field of view in pixels and nm/px
+    n: int = 40,  # number of particles
+    sizes: SizeDist = LogNormal(),  # size distribution in nm
+    placement: str = 'agglomerates',  # 'agglomerates' (touching, no overlap) or 'uniform' (overlap allowed)
+    n_agglomerates: int = 3,  # number of agglomerate seeds
+    stacking: str = '2d',  # '2d': all on the substrate; '3d': particles may rest on others
+    contact: float = 1.0,  # touching distance as a fraction of the support distance (<1 packs tighter)
+    k: int = 30,  # candidate directions per attachment attempt
+    strict: bool = True,  # raise if not all particles fit (else warn and return those placed)
+    seed: int | None = None,  # same seed, same layout
+) -> Layout:
     "Sample a `Layout` of `n` particles in `field`."
     check_types(bank=bank, field=field, sizes=sizes)
     check(placement in ('agglomerates', 'uniform'), f"placement must be 'agglomerates' or 'uniform', got {placement!r}")
@@ -167,7 +245,8 @@ def sample_layout(bank: MeshBank, # particle meshes (sets extents and resting he
     W, H = field.width_nm, field.height_nm
     if placement == 'uniform':
         c = np.stack([rng.uniform(0, W, n), rng.uniform(0, H, n), floor], 1)
-        if stacking == '3d': c[:, 2] += rng.uniform(0, 1, n) * s
+        if stacking == '3d':
+            c[:, 2] += rng.uniform(0, 1, n) * s
         return Layout(field, c, s, R, var, np.full(n, -1))
     L = Layout(field, np.zeros((n, 3)), s, R, var, np.full(n, -1))
     return _grow(L, particle_vertices(L, bank), floor, n_agglomerates, stacking == '2d', contact, k, strict, rng)
@@ -175,67 +254,106 @@ def sample_layout(bank: MeshBank, # particle meshes (sets extents and resting he
 # %% ../nbs/02_layout.ipynb #c02-016
 def _seeds(m, W, H, rng, tries=200):
     "Up to `m` points in the field, spread with a Poisson-disk minimum distance where possible."
-    dmin = 0.7 * math.sqrt(W * H / max(m, 1) / math.pi); pts = []
+    dmin = 0.7 * math.sqrt(W * H / max(m, 1) / math.pi)
+    pts = []
     for _ in range(tries * m):
         p = rng.uniform([0, 0], [W, H])
-        if all(np.hypot(*(p - q)) >= dmin for q in pts): pts.append(p)
-        if len(pts) == m: break
-    while len(pts) < m: pts.append(rng.uniform([0, 0], [W, H]))
+        if all(np.hypot(*(p - q)) >= dmin for q in pts):
+            pts.append(p)
+        if len(pts) == m:
+            break
+    while len(pts) < m:
+        pts.append(rng.uniform([0, 0], [W, H]))
     return np.array(pts)
+
 
 def _grow(L, P, floor, m, planar, contact, k, strict, rng):
     "Grow agglomerates particle by particle (see `sample_layout`)."
-    field, n = L.field, len(L); W, H = field.width_nm, field.height_nm
+    field, n = L.field, len(L)
+    W, H = field.width_nm, field.height_nm
     rad = np.linalg.norm(P * ([1, 1, 0] if planar else 1), axis=-1).max(1) if n else np.zeros(0)
     margin = rad.max() if n else 0
-    c = L.centers; agg = L.agglomerate; placed = []
+    c = L.centers
+    agg = L.agglomerate
+    placed = []
     seeds = _seeds(min(m, max(n, 1)), W, H, rng)
-    members = [[] for _ in seeds]; active = [[] for _ in seeds]
+    members = [[] for _ in seeds]
+    active = [[] for _ in seeds]
+
     def free(p, i):
-        if not placed: return True
-        j = np.array(placed); d = c[j] - p
-        if planar: d[:, 2] = 0
-        near = j[np.linalg.norm(d, axis=1) < rad[j] + rad[i]]       # bounding spheres overlap: look closer
+        if not placed:
+            return True
+        j = np.array(placed)
+        d = c[j] - p
+        if planar:
+            d[:, 2] = 0
+        near = j[np.linalg.norm(d, axis=1) < rad[j] + rad[i]]  # bounding spheres overlap: look closer
         return all(_gap(P[q], P[i], c[q], p, planar, contact) >= -1e-6 for q in near)
-    def inside(p): return -margin <= p[0] <= W + margin and -margin <= p[1] <= H + margin
+
+    def inside(p):
+        return -margin <= p[0] <= W + margin and -margin <= p[1] <= H + margin
+
     for i in range(n):
         ok = False
         for a in rng.permutation(len(seeds)):
-            if not members[a]:                                  # start this agglomerate at its seed
+            if not members[a]:  # start this agglomerate at its seed
                 for _ in range(k):
                     p = np.array([*seeds[a], floor[i]])
-                    if free(p, i): ok = True; break
+                    if free(p, i):
+                        ok = True
+                        break
                     seeds[a] = rng.uniform([0, 0], [W, H])
             while not ok and active[a]:
                 j = active[a][rng.integers(len(active[a]))]
                 for _ in range(k):
                     if planar:
-                        phi = rng.uniform(0, 2 * np.pi); u = np.array([math.cos(phi), math.sin(phi), 0.])
+                        phi = rng.uniform(0, 2 * np.pi)
+                        u = np.array([math.cos(phi), math.sin(phi), 0.0])
                     else:
-                        u = rng.standard_normal(3); u /= np.linalg.norm(u)
+                        u = rng.standard_normal(3)
+                        u /= np.linalg.norm(u)
                     p = c[j] + contact * ((P[j] @ u).max() + (P[i] @ -u).max()) * u
-                    if planar: p[2] = floor[i]
-                    elif p[2] < floor[i]: continue
-                    if inside(p) and free(p, i): ok = True; break
-                if not ok: active[a].remove(j)                  # j has no room left (Bridson: retire it)
-            if ok: c[i] = p; agg[i] = a; members[a].append(i); active[a].append(i); placed.append(i); break
-        if not ok: break                                        # no agglomerate has room: stop
+                    if planar:
+                        p[2] = floor[i]
+                    elif p[2] < floor[i]:
+                        continue
+                    if inside(p) and free(p, i):
+                        ok = True
+                        break
+                if not ok:
+                    active[a].remove(j)  # j has no room left (Bridson: retire it)
+            if ok:
+                c[i] = p
+                agg[i] = a
+                members[a].append(i)
+                active[a].append(i)
+                placed.append(i)
+                break
+        if not ok:
+            break  # no agglomerate has room: stop
     if len(placed) < n:
-        msg = (f"only {len(placed)} of {n} particles fit into the {field.height}x{field.width} px field without overlap: "
-               "use fewer or smaller particles, a larger field, more agglomerates, contact < 1, or placement='uniform'")
+        msg = (
+            f"only {len(placed)} of {n} particles fit into the {field.height}x{field.width} px field without overlap: "
+            "use fewer or smaller particles, a larger field, more agglomerates, contact < 1, or placement='uniform'"
+        )
         check(not strict, msg)
         warnings.warn(msg)
     idx = np.array(placed, int)
     return Layout(field, c[idx], L.sizes[idx], L.rotations[idx], L.variants[idx], agg[idx])
 
 # %% ../nbs/02_layout.ipynb #c02-018
-def pair_gaps(layout: Layout, bank: MeshBank, planar: bool=True, contact: float=1.0) -> np.ndarray:
-    "Gap (nm) between every pair of particles along the line between their centres (negative: overlap); inf on the diagonal."
-    P = particle_vertices(layout, bank); n = len(layout); g = np.full((n, n), np.inf)
+def pair_gaps(layout: Layout, bank: MeshBank, planar: bool = True, contact: float = 1.0) -> np.ndarray:
+    """Gap (nm) between every pair of particles along the line between their centres (negative: overlap); inf on the
+    diagonal."""
+    P = particle_vertices(layout, bank)
+    n = len(layout)
+    g = np.full((n, n), np.inf)
     for a in range(n):
-        for b in range(a + 1, n): g[a, b] = g[b, a] = _gap(P[a], P[b], layout.centers[a], layout.centers[b], planar, contact)
+        for b in range(a + 1, n):
+            g[a, b] = g[b, a] = _gap(P[a], P[b], layout.centers[a], layout.centers[b], planar, contact)
     return g
 
-def min_gap(layout: Layout, bank: MeshBank, planar: bool=True, contact: float=1.0) -> float:
+
+def min_gap(layout: Layout, bank: MeshBank, planar: bool = True, contact: float = 1.0) -> float:
     "Smallest gap between two particles of `layout` in nm (negative: overlap)."
     return float(pair_gaps(layout, bank, planar, contact).min()) if len(layout) > 1 else math.inf

@@ -17,58 +17,74 @@ def _mean(outs, f):
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     return sum(f(o).mean() for o in outs) / len(outs)
 
-def d_loss(real: torch.Tensor|list, fake: torch.Tensor|list, kind: str='lsgan') -> torch.Tensor:
+
+def d_loss(real: torch.Tensor | list, fake: torch.Tensor | list, kind: str = 'lsgan') -> torch.Tensor:
     "Discriminator loss on its outputs for real and fake images."
-    if kind == 'lsgan': return 0.5 * (_mean(real, lambda r: (r - 1) ** 2) + _mean(fake, lambda f: f ** 2))
-    if kind == 'nonsat': return _mean(real, lambda r: F.softplus(-r)) + _mean(fake, F.softplus)
-    if kind == 'hinge': return _mean(real, lambda r: F.relu(1 - r)) + _mean(fake, lambda f: F.relu(1 + f))
+    if kind == 'lsgan':
+        return 0.5 * (_mean(real, lambda r: (r - 1) ** 2) + _mean(fake, lambda f: f**2))
+    if kind == 'nonsat':
+        return _mean(real, lambda r: F.softplus(-r)) + _mean(fake, F.softplus)
+    if kind == 'hinge':
+        return _mean(real, lambda r: F.relu(1 - r)) + _mean(fake, lambda f: F.relu(1 + f))
     raise ValueError(f"kind must be 'lsgan', 'nonsat' or 'hinge', got {kind!r}")
 
-def g_loss(fake: torch.Tensor|list, kind: str='lsgan') -> torch.Tensor:
+
+def g_loss(fake: torch.Tensor | list, kind: str = 'lsgan') -> torch.Tensor:
     "Generator loss on the discriminator's outputs for fake images."
-    if kind == 'lsgan': return 0.5 * _mean(fake, lambda f: (f - 1) ** 2)
-    if kind == 'nonsat': return _mean(fake, lambda f: F.softplus(-f))
-    if kind == 'hinge': return -_mean(fake, lambda f: f)
+    if kind == 'lsgan':
+        return 0.5 * _mean(fake, lambda f: (f - 1) ** 2)
+    if kind == 'nonsat':
+        return _mean(fake, lambda f: F.softplus(-f))
+    if kind == 'hinge':
+        return -_mean(fake, lambda f: f)
     raise ValueError(f"kind must be 'lsgan', 'nonsat' or 'hinge', got {kind!r}")
 
-def real_midpoint(kind: str='lsgan') -> float:
+
+def real_midpoint(kind: str = 'lsgan') -> float:
     "Output value halfway between 'fake' and 'real' for `kind` (used by ADA's r_t)."
-    return 0.5 if kind == 'lsgan' else 0.
+    return 0.5 if kind == 'lsgan' else 0.0
 
 # %% ../nbs/08_losses.ipynb #c08-008
-def r1_penalty(real_out: torch.Tensor|list, real: torch.Tensor, gamma: float=1.0) -> torch.Tensor:
+def r1_penalty(real_out: torch.Tensor | list, real: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
     "`gamma / 2` times the mean squared norm of the gradient of the discriminator's output sum w.r.t. the real images."
     outs = real_out if isinstance(real_out, (list, tuple)) else [real_out]
-    g, = torch.autograd.grad(sum(o.sum() for o in outs), real, create_graph=True)
+    (g,) = torch.autograd.grad(sum(o.sum() for o in outs), real, create_graph=True)
     return 0.5 * gamma * g.pow(2).flatten(1).sum(1).mean()
 
 # %% ../nbs/08_losses.ipynb #c08-013
-def match_metric(dev: torch.Tensor, # (N, D) the statistics of N single real images, as deviations (relative ones for entries matched in logs)
-                 shrink: float=0.1, # weight of the diagonal in the shrunk covariance
-                ) -> torch.Tensor:
-    "Inverse of the images' covariance of the statistics, shrunk towards its diagonal with spreads floored at a tenth of the median: (D, D)."
+def match_metric(
+    dev: torch.Tensor,  # (N, D) statistics of N single real images as deviations (relative where matched in logs)
+    shrink: float = 0.1,  # weight of the diagonal in the shrunk covariance
+) -> torch.Tensor:
+    """Inverse of the images' covariance of the statistics, shrunk towards its diagonal with spreads floored at a tenth
+    of the median: (D, D)."""
     check(dev.dim() == 2 and len(dev) >= 2, f"need (N, D) statistics of N >= 2 images, got {tuple(dev.shape)}")
     check(0 <= shrink <= 1, f"shrink must be in [0, 1], got {shrink}")
     C = torch.cov(dev.double().T).reshape(dev.shape[1], dev.shape[1])
     var = C.diagonal().clamp_min(float(C.diagonal().sqrt().median()) ** 2 / 100 + 1e-30)
     C = (1 - shrink) * C + shrink * torch.diag(var)
-    C = C + torch.diag((var - C.diagonal()).clamp_min(0))                  # floored spreads on the diagonal
+    C = C + torch.diag((var - C.diagonal()).clamp_min(0))  # floored spreads on the diagonal
     return torch.linalg.inv(C).to(dev.dtype)
 
-def match_weights(ema: torch.Tensor, # (D,) running mean of the fakes' statistics
-                  ref: torch.Tensor, # (D,) mean of the reals' statistics
-                  M: torch.Tensor|None=None, # (D, D) weights of the squared mismatch (`match_metric`; None: identity)
-                  log: torch.Tensor|None=None, # (D,) bool: entries matched in logs (powers); None: none
-                 ) -> torch.Tensor:
-    "Per-entry weights whose dot product with a fake's statistics has the gradient of `0.5 * dz^T M dz / D`, `dz` the (log) mismatch."
+
+def match_weights(
+    ema: torch.Tensor,  # (D,) running mean of the fakes' statistics
+    ref: torch.Tensor,  # (D,) mean of the reals' statistics
+    M: torch.Tensor | None = None,  # (D, D) weights of the squared mismatch (`match_metric`; None: identity)
+    log: torch.Tensor | None = None,  # (D,) bool: entries matched in logs (powers); None: none
+) -> torch.Tensor:
+    """Per-entry weights whose dot product with a fake's statistics has the gradient of `0.5 * dz^T M dz / D`, `dz` the
+    (log) mismatch."""
     log = torch.zeros_like(ema, dtype=torch.bool) if log is None else log
     dz = match_residual(ema, ref, log)
     u = (dz if M is None else M.to(dz) @ dz) / len(dz)
     return torch.where(log, u / ema.clamp_min(1e-30), u).detach()
 
-def match_residual(z: torch.Tensor, # (D,) mean statistics
-                   ref: torch.Tensor, # (D,) the reference's
-                   log: torch.Tensor, # (D,) bool: entries compared in logs
-                  ) -> torch.Tensor:
+
+def match_residual(
+    z: torch.Tensor,  # (D,) mean statistics
+    ref: torch.Tensor,  # (D,) the reference's
+    log: torch.Tensor,  # (D,) bool: entries compared in logs
+) -> torch.Tensor:
     "The mismatch `dz` of mean statistics: log ratio where `log`, difference elsewhere."
     return torch.where(log, z.clamp_min(1e-30).log() - ref.clamp_min(1e-30).log(), z - ref)

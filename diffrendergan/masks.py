@@ -14,9 +14,10 @@ from .measure import check_labels
 __all__ = ['BACKGROUND', 'PARTICLE', 'CONTOUR', 'MASK_KINDS', 'instance_map', 'semantic_mask', 'contour_map', 'masks', 'overlay']
 
 # %% ../nbs/04_masks.ipynb #c04-005
-def instance_map(scene: SceneLike, layout: Layout|None=None) -> np.ndarray:
+def instance_map(scene: SceneLike, layout: Layout | None = None) -> np.ndarray:
     "Instance ids (height, width) int32: 0 for background, `i + 1` for particle `i` of the layout."
     return scene.primary_hits(layout) + 1
+
 
 def semantic_mask(ids: np.ndarray) -> np.ndarray:
     "Binary particle mask (uint8 0/1) from an instance map."
@@ -25,30 +26,42 @@ def semantic_mask(ids: np.ndarray) -> np.ndarray:
 # %% ../nbs/04_masks.ipynb #c04-008
 BACKGROUND, PARTICLE, CONTOUR = 0, 1, 2
 
-def contour_map(ids: np.ndarray, # instance map (0 = background)
-                width: int=1, # contour thickness in pixels, inside each particle
-                mode: str='all', # 'all': every instance boundary; 'touching': only where two particles meet
-               ) -> np.ndarray:
+
+def contour_map(
+    ids: np.ndarray,  # instance map (0 = background)
+    width: int = 1,  # contour thickness in pixels, inside each particle
+    mode: str = 'all',  # 'all': every instance boundary; 'touching': only where two particles meet
+) -> np.ndarray:
     "Three-class map (uint8): 0 background, 1 particle, 2 contour."
     check(mode in ('all', 'touching'), f"mode must be 'all' or 'touching', got {mode!r}")
     check(width >= 1, f"width must be >= 1, got {width}")
     ids = check_labels(ids, 'ids')
-    cur = ids.copy(); contour = np.zeros(cur.shape, bool)
+    cur = ids.copy()
+    contour = np.zeros(cur.shape, bool)
     for _ in range(width):
         edge = np.zeros_like(contour)
-        for sl_a, sl_b in (((slice(1, None),), (slice(None, -1),)), ((slice(None), slice(1, None)), (slice(None), slice(None, -1)))):
+        for sl_a, sl_b in (
+            ((slice(1, None),), (slice(None, -1),)),
+            ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+        ):
             a, b = cur[sl_a], cur[sl_b]
             differ = (a != b) if mode == 'all' else (a != b) & (a != 0) & (b != 0) & (a != -1) & (b != -1)
-            edge[sl_a] |= differ; edge[sl_b] |= differ
+            edge[sl_a] |= differ
+            edge[sl_b] |= differ
         edge &= cur > 0
-        contour |= edge; cur[edge] = -1
-    out = (np.asarray(ids) > 0).astype(np.uint8); out[contour] = CONTOUR
+        contour |= edge
+        cur[edge] = -1
+    out = (np.asarray(ids) > 0).astype(np.uint8)
+    out[contour] = CONTOUR
     return out
 
 # %% ../nbs/04_masks.ipynb #c04-010
-def masks(scene: SceneLike, layout: Layout|None=None, width: int=1, mode: str='all') -> dict:
+def masks(scene: SceneLike, layout: Layout | None = None, width: int = 1, mode: str = 'all') -> dict:
     "All annotations of `layout` in `scene`: `instances` (int32), `semantic` (0/1) and `contours` (0/1/2)."
-    check(layout is not None or scene.layout is not None, "the scene has no layout yet: pass layout=sample_layout(...) (or render one first)")
+    check(
+        layout is not None or scene.layout is not None,
+        "the scene has no layout yet: pass layout=sample_layout(...) (or render one first)",
+    )
     ids = instance_map(scene, layout)
     return {'instances': ids, 'semantic': semantic_mask(ids), 'contours': contour_map(ids, width, mode)}
 
@@ -56,18 +69,24 @@ def masks(scene: SceneLike, layout: Layout|None=None, width: int=1, mode: str='a
 MASK_KINDS = ('none', 'semantic', 'instances', 'contours')
 _COLORS = np.random.default_rng(7).uniform(0.2, 1, (4096, 3))
 
-def overlay(img: np.ndarray, # (H, W) grey image in [0, 1]
-            m: dict, # masks of the same image (`masks`)
-            kind: str='contours', # one of MASK_KINDS
-           ) -> np.ndarray:
+
+def overlay(
+    img: np.ndarray,  # (H, W) grey image in [0, 1]
+    m: dict,  # masks of the same image (`masks`)
+    kind: str = 'contours',  # one of MASK_KINDS
+) -> np.ndarray:
     "RGB image (H, W, 3) in [0, 1] of `img` with mask `kind` blended over it."
     check(kind in MASK_KINDS, f"kind must be one of {MASK_KINDS}, got {kind!r}")
     rgb = np.repeat(np.clip(img, 0, 1)[..., None], 3, -1)
-    if kind == 'none': return rgb
+    if kind == 'none':
+        return rgb
     if kind == 'semantic':
-        colour, on = np.array([1., 0.3, 0.1]) * np.ones_like(rgb), m['semantic'] > 0
+        colour, on = np.array([1.0, 0.3, 0.1]) * np.ones_like(rgb), m['semantic'] > 0
     elif kind == 'instances':
         colour, on = _COLORS[m['instances'] % len(_COLORS)], m['instances'] > 0
     else:
-        colour, on = np.where((m['contours'] == CONTOUR)[..., None], [1., 1., 0.], [0.1, 0.5, 1.]), m['contours'] > 0
+        colour, on = (
+            np.where((m['contours'] == CONTOUR)[..., None], [1.0, 1.0, 0.0], [0.1, 0.5, 1.0]),
+            m['contours'] > 0,
+        )
     return np.where(on[..., None], 0.55 * rgb + 0.45 * colour, rgb)

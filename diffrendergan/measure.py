@@ -15,80 +15,136 @@ from .core import check, check_number
 __all__ = ['COLUMNS', 'check_labels', 'feret_diameters', 'measure', 'compare_sizes', 'size_histogram']
 
 # %% ../nbs/15_measure.ipynb #c15-004a
-def check_labels(ids, # what the caller passed as a label image
-                 name: str, # the argument's name
-                 shape: tuple|None=None, # the shape it must have (that of the image or of the other map)
-                ) -> np.ndarray:
-    "`ids` as an int64 label image (H, W), 0 = background; one clear error for anything else (probabilities, negatives)."
+def check_labels(
+    ids,  # what the caller passed as a label image
+    name: str,  # the argument's name
+    shape: tuple | None = None,  # the shape it must have (that of the image or of the other map)
+) -> np.ndarray:
+    """`ids` as an int64 label image (H, W), 0 = background; one clear error for anything else (probabilities,
+    negatives)."""
     arr = np.asarray(ids)
     check(arr.ndim == 2, f"{name} must be a 2D label image (H, W), got shape {arr.shape}")
     if shape is not None:
-        check(arr.shape == tuple(shape), f"{name} has shape {arr.shape} but must match {tuple(shape)}: pass maps of the same image")
-    if arr.dtype == bool: return arr.astype(np.int64)
+        check(
+            arr.shape == tuple(shape),
+            f"{name} has shape {arr.shape} but must match {tuple(shape)}: pass maps of the same image",
+        )
+    if arr.dtype == bool:
+        return arr.astype(np.int64)
     check(np.issubdtype(arr.dtype, np.number), f"{name} must hold integer labels, got dtype {arr.dtype}", TypeError)
     if not np.issubdtype(arr.dtype, np.integer):
         whole = np.isfinite(arr).all() and bool((arr == np.round(arr)).all())
-        check(whole, f"{name} holds non-integer values (a probability map?): pass instance labels, e.g. "
-                     f"Segmenter.instances(image) or skimage.measure.label(probs > 0.5)")
-    check(arr.size == 0 or arr.min() >= 0, f"{name} has negative labels (min {arr.min()}): 0 is background, particles 1, 2, ...")
+        check(
+            whole,
+            f"{name} holds non-integer values (a probability map?): pass instance labels, e.g. "
+            f"Segmenter.instances(image) or skimage.measure.label(probs > 0.5)",
+        )
+    check(
+        arr.size == 0 or arr.min() >= 0,
+        f"{name} has negative labels (min {arr.min()}): 0 is background, particles 1, 2, ...",
+    )
     return arr.astype(np.int64)
 
 # %% ../nbs/15_measure.ipynb #c15-005
 _CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 
+
 def feret_diameters(coords: np.ndarray) -> tuple[float, float]:
     "Minimum and maximum Feret diameter, in pixels, of a region given by its pixel coordinates (N, 2)."
     pts = np.unique((np.asarray(coords)[:, None, :] + _CORNERS).reshape(-1, 2), axis=0).astype(float)
     h = pts[ConvexHull(pts).vertices]
-    d = h[:, None] - h[None]; fmax = float(np.sqrt((d ** 2).sum(-1)).max())
-    e = np.roll(h, -1, 0) - h; n = np.stack([-e[:, 1], e[:, 0]], 1) / np.linalg.norm(e, axis=1, keepdims=True)
-    proj = h @ n.T                                              # rotating calipers: the minimum width is normal to a hull edge
+    d = h[:, None] - h[None]
+    fmax = float(np.sqrt((d**2).sum(-1)).max())
+    e = np.roll(h, -1, 0) - h
+    n = np.stack([-e[:, 1], e[:, 0]], 1) / np.linalg.norm(e, axis=1, keepdims=True)
+    proj = h @ n.T  # rotating calipers: the minimum width is normal to a hull edge
     return float((proj.max(0) - proj.min(0)).min()), fmax
 
 # %% ../nbs/15_measure.ipynb #c15-007
 COLUMNS = ('label', 'area_nm2', 'ecd_nm', 'feret_min_nm', 'feret_max_nm', 'aspect_ratio', 'circularity')
 
-def measure(instances: np.ndarray, # (H, W) int instance ids, 0 = background
-            nm_per_px: float, # pixel size
-            exclude_border: bool=True, # drop particles touching the image border
-           ) -> dict:
+
+def measure(
+    instances: np.ndarray,  # (H, W) int instance ids, 0 = background
+    nm_per_px: float,  # pixel size
+    exclude_border: bool = True,  # drop particles touching the image border
+) -> dict:
     "One row per particle: a dict of equal-length arrays named by `COLUMNS`."
     ids = check_labels(instances, 'instances')
     nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
     border = set(np.unique(np.concatenate([ids[0], ids[-1], ids[:, 0], ids[:, -1]]))) if exclude_border else set()
     rows = []
     for r in regionprops(ids):
-        if r.label in border: continue
+        if r.label in border:
+            continue
         fmin, fmax = feret_diameters(r.coords)
-        area = r.area * nm_per_px ** 2; per = r.perimeter * nm_per_px
-        rows.append((r.label, area, 2 * math.sqrt(area / math.pi), fmin * nm_per_px, fmax * nm_per_px, fmax / fmin,
-                     min(1.0, 4 * math.pi * area / per ** 2) if per > 0 else 1.0))
+        area = r.area * nm_per_px**2
+        per = r.perimeter * nm_per_px
+        rows.append(
+            (
+                r.label,
+                area,
+                2 * math.sqrt(area / math.pi),
+                fmin * nm_per_px,
+                fmax * nm_per_px,
+                fmax / fmin,
+                min(1.0, 4 * math.pi * area / per**2) if per > 0 else 1.0,
+            )
+        )
     cols = np.array(rows, float).reshape(-1, len(COLUMNS)).T
-    out = dict(zip(COLUMNS, cols)); out['label'] = out['label'].astype(np.int64)
+    out = dict(zip(COLUMNS, cols))
+    out['label'] = out['label'].astype(np.int64)
     return out
 
 # %% ../nbs/15_measure.ipynb #c15-011
-def compare_sizes(measured: dict, reference: dict, key: str='ecd_nm', threshold_nm: float=100.) -> dict:
-    "KS distance and median error of `key`, and the shares with `feret_min_nm` < `threshold_nm`, of two `measure` tables."
+def compare_sizes(measured: dict, reference: dict, key: str = 'ecd_nm', threshold_nm: float = 100.0) -> dict:
+    """KS distance and median error of `key`, and the shares with `feret_min_nm` < `threshold_nm`, of two `measure`
+    tables."""
     for name, table in (('measured', measured), ('reference', reference)):
-        check(key in table and 'feret_min_nm' in table, f"{name} must be a `measure` table with columns {key!r} and 'feret_min_nm'")
+        check(
+            key in table and 'feret_min_nm' in table,
+            f"{name} must be a `measure` table with columns {key!r} and 'feret_min_nm'",
+        )
     a, b = np.asarray(measured[key]), np.asarray(reference[key])
     if len(a) == 0 or len(b) == 0:
-        return {'ks': 1.0, 'median_err': float('nan'), 'n': len(a), 'n_ref': len(b), 'share_below': float('nan'), 'share_below_ref': float('nan')}
+        return {
+            'ks': 1.0,
+            'median_err': float('nan'),
+            'n': len(a),
+            'n_ref': len(b),
+            'share_below': float('nan'),
+            'share_below_ref': float('nan'),
+        }
     share = lambda t: float(np.mean(np.asarray(t['feret_min_nm']) < threshold_nm))
-    return {'ks': float(ks_2samp(a, b).statistic), 'median_err': float(np.median(a) / np.median(b) - 1),
-            'n': len(a), 'n_ref': len(b), 'share_below': share(measured), 'share_below_ref': share(reference)}
+    return {
+        'ks': float(ks_2samp(a, b).statistic),
+        'median_err': float(np.median(a) / np.median(b) - 1),
+        'n': len(a),
+        'n_ref': len(b),
+        'share_below': share(measured),
+        'share_below_ref': share(reference),
+    }
 
-def size_histogram(tables: dict, # name -> `measure` table
-                   key: str='ecd_nm', bins: int=30, ax=None):
+
+def size_histogram(
+    tables: dict,  # name -> `measure` table
+    key: str = 'ecd_nm',
+    bins: int = 30,
+    ax=None,
+):
     "Overlaid normalised histograms of `key` for several tables; returns the axes."
     import matplotlib.pyplot as plt
+
     check(isinstance(tables, dict) and tables, "tables must be a non-empty dict of name -> `measure` table")
     missing = [name for name, t in tables.items() if key not in t]
     check(not missing, f"tables {missing} have no column {key!r}")
-    if ax is None: ax = plt.subplots(figsize=(5, 3))[1]
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3))[1]
     allv = np.concatenate([np.asarray(t[key]) for t in tables.values()] + [np.zeros(0)])
     edges = np.linspace(0, np.percentile(allv, 99) if len(allv) else 1, bins + 1)
-    for name, t in tables.items(): ax.hist(t[key], edges, histtype='step', density=True, lw=1.5, label=f"{name} (n={len(t[key])})")
-    ax.set_xlabel(key.replace('_nm', ' (nm)')); ax.set_ylabel('density'); ax.legend(fontsize=8)
+    for name, t in tables.items():
+        ax.hist(t[key], edges, histtype='step', density=True, lw=1.5, label=f"{name} (n={len(t[key])})")
+    ax.set_xlabel(key.replace('_nm', ' (nm)'))
+    ax.set_ylabel('density')
+    ax.legend(fontsize=8)
     return ax

@@ -19,11 +19,17 @@ def _p(params, name, x):
     spec = MICROSCOPE_PARAMS[name]
     v = params.get(name, spec.default)
     v = (v if isinstance(v, torch.Tensor) else torch.tensor(float(v))).to(x.device, x.dtype)
-    check(v.numel() in (1, x.shape[0]), f"{name} must be a scalar or one value per image ({x.shape[0]}), got shape {tuple(v.shape)}")
+    check(
+        v.numel() in (1, x.shape[0]),
+        f"{name} must be a scalar or one value per image ({x.shape[0]}), got shape {tuple(v.shape)}",
+    )
     d = v.detach()
-    if torch.isnan(d).any(): spec.check(float('nan'))
-    spec.check(d.min()); spec.check(d.max())                         # ParamSpec's range check and message
+    if torch.isnan(d).any():
+        spec.check(float('nan'))
+    spec.check(d.min())
+    spec.check(d.max())  # ParamSpec's range check and message
     return v.reshape(-1, 1, 1, 1).expand(x.shape[0], 1, 1, 1)
+
 
 def probe_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     "Gaussian blur of (B, 1, H, W) images with per-image sigma (B, 1, 1, 1) in pixels."
@@ -31,35 +37,47 @@ def probe_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     r = max(1, math.ceil(3 * float(s.detach().max())))
     return kornia.filters.gaussian_blur2d(x, (2 * r + 1, 2 * r + 1), torch.stack([s, s], 1), border_type='reflect')
 
-def scan_jitter(x: torch.Tensor, sigma: torch.Tensor, generator: torch.Generator|None=None) -> torch.Tensor:
+
+def scan_jitter(x: torch.Tensor, sigma: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     "Shift every scan line (row) horizontally by a random sub-pixel amount of std `sigma` pixels."
     B, _, H, W = x.shape
     eps = torch.randn(B, 1, H, 1, generator=generator, device='cpu').to(x.device, x.dtype)
-    shift = (sigma * eps).reshape(B, H, 1) * (2 / W)                   # in normalised coordinates
+    shift = (sigma * eps).reshape(B, H, 1) * (2 / W)  # in normalised coordinates
     xs = torch.linspace(-1 + 1 / W, 1 - 1 / W, W, device=x.device, dtype=x.dtype)
     ys = torch.linspace(-1 + 1 / H, 1 - 1 / H, H, device=x.device, dtype=x.dtype)
-    gx = xs.reshape(1, 1, W) + shift; gy = ys.reshape(1, H, 1).expand(B, H, W)
-    return F.grid_sample(x, torch.stack([gx.expand(B, H, W), gy], -1), mode='bilinear', padding_mode='border', align_corners=False)
+    gx = xs.reshape(1, 1, W) + shift
+    gy = ys.reshape(1, H, 1).expand(B, H, W)
+    return F.grid_sample(
+        x, torch.stack([gx.expand(B, H, W), gy], -1), mode='bilinear', padding_mode='border', align_corners=False
+    )
 
-def detector_noise(x: torch.Tensor, read: torch.Tensor, shot: torch.Tensor, line: torch.Tensor,
-                   generator: torch.Generator|None=None) -> torch.Tensor:
+
+def detector_noise(
+    x: torch.Tensor,
+    read: torch.Tensor,
+    shot: torch.Tensor,
+    line: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     "Poisson-Gaussian noise (variance `shot * x + read**2`) plus a random offset of std `line` per scan line."
     B, _, H, W = x.shape
     e = torch.randn(x.shape, generator=generator, device='cpu').to(x.device, x.dtype)
     el = torch.randn(B, 1, H, 1, generator=generator, device='cpu').to(x.device, x.dtype)
-    std = torch.sqrt(shot * x.clamp_min(0) + read ** 2 + 1e-20)
+    std = torch.sqrt(shot * x.clamp_min(0) + read**2 + 1e-20)
     return x + std * e + line * el
 
 # %% ../nbs/05_microscope.ipynb #c06-006
 MICROSCOPE_PARTS = ('blur', 'gain', 'offset', 'jitter', 'noise', 'shot', 'line')
-RANDOM_PARTS = ('jitter', 'noise', 'shot', 'line')   # the parts that draw random numbers
+RANDOM_PARTS = ('jitter', 'noise', 'shot', 'line')  # the parts that draw random numbers
 
-def microscope(x: torch.Tensor, # rendered images (B, 1, H, W) or (H, W)
-               params: dict|None=None, # `microscope.*` name -> scalar or (B,) tensor; defaults from MICROSCOPE_PARAMS
-               parts: tuple=MICROSCOPE_PARTS, # which parts to apply (others are skipped)
-               clip: bool=True, # clamp the result to [0, 1] like an 8-bit detector
-               generator: torch.Generator|None=None, # for reproducible noise
-              ) -> torch.Tensor:
+
+def microscope(
+    x: torch.Tensor,  # rendered images (B, 1, H, W) or (H, W)
+    params: dict | None = None,  # `microscope.*` name -> scalar or (B,) tensor; defaults from MICROSCOPE_PARAMS
+    parts: tuple = MICROSCOPE_PARTS,  # which parts to apply (others are skipped)
+    clip: bool = True,  # clamp the result to [0, 1] like an 8-bit detector
+    generator: torch.Generator | None = None,  # for reproducible noise
+) -> torch.Tensor:
     "Apply the detector model to rendered images."
     params = params or {}
     unknown = sorted(set(params) - set(MICROSCOPE_PARAMS))
@@ -67,16 +85,27 @@ def microscope(x: torch.Tensor, # rendered images (B, 1, H, W) or (H, W)
     bad = sorted(set(parts) - set(MICROSCOPE_PARTS))
     check(not bad, f"unknown microscope part(s) {bad}; valid: {MICROSCOPE_PARTS}")
     squeeze = x.dim() == 2
-    if squeeze: x = x[None, None]
+    if squeeze:
+        x = x[None, None]
     check(x.dim() == 4 and x.shape[1] == 1, f"images must be (B, 1, H, W) or (H, W), got {tuple(x.shape)}")
     g = lambda n: _p(params, f'microscope.{n}', x)
-    if 'blur' in parts: x = probe_blur(x, g('blur'))
-    if 'gain' in parts: x = x * g('gain')
-    if 'offset' in parts: x = x + g('offset')
-    if 'jitter' in parts: x = scan_jitter(x, g('jitter'), generator)
+    if 'blur' in parts:
+        x = probe_blur(x, g('blur'))
+    if 'gain' in parts:
+        x = x * g('gain')
+    if 'offset' in parts:
+        x = x + g('offset')
+    if 'jitter' in parts:
+        x = scan_jitter(x, g('jitter'), generator)
     zero = torch.zeros_like(g('noise'))
     if {'noise', 'shot', 'line'} & set(parts):
-        x = detector_noise(x, g('noise') if 'noise' in parts else zero, g('shot') if 'shot' in parts else zero,
-                           g('line') if 'line' in parts else zero, generator)
-    if clip: x = x.clamp(0, 1)
+        x = detector_noise(
+            x,
+            g('noise') if 'noise' in parts else zero,
+            g('shot') if 'shot' in parts else zero,
+            g('line') if 'line' in parts else zero,
+            generator,
+        )
+    if clip:
+        x = x.clamp(0, 1)
     return x[0, 0] if squeeze else x

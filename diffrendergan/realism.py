@@ -20,101 +20,151 @@ __all__ = ['sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spect
 def _laplacian_pyramid(x, levels):
     out = []
     for _ in range(levels - 1):
-        down = F.avg_pool2d(x, 2); up = F.interpolate(down, size=x.shape[-2:], mode='bilinear', align_corners=False)
-        out.append(x - up); x = down
+        down = F.avg_pool2d(x, 2)
+        up = F.interpolate(down, size=x.shape[-2:], mode='bilinear', align_corners=False)
+        out.append(x - up)
+        x = down
     return out + [x]
+
 
 def _patches(x, n, k, g):
     B, _, H, W = x.shape
-    b = torch.randint(B, (n,), generator=g); y = torch.randint(H - k + 1, (n,), generator=g); xx = torch.randint(W - k + 1, (n,), generator=g)
+    b = torch.randint(B, (n,), generator=g)
+    y = torch.randint(H - k + 1, (n,), generator=g)
+    xx = torch.randint(W - k + 1, (n,), generator=g)
     d = torch.arange(k)
     return x[b[:, None, None], 0, (y[:, None] + d)[:, :, None], (xx[:, None] + d)[:, None, :]].reshape(n, k * k)
 
-def sliced_wasserstein(real: torch.Tensor, fake: torch.Tensor, levels: int=3, patch: int=7,
-                       n_patches: int=4096, n_proj: int=256, seed: int=0) -> float:
+
+def sliced_wasserstein(
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    levels: int = 3,
+    patch: int = 7,
+    n_patches: int = 4096,
+    n_proj: int = 256,
+    seed: int = 0,
+) -> float:
     "Multi-scale sliced Wasserstein distance (x1000) between patches of two image batches."
     g = torch.Generator().manual_seed(seed)
     levels = max(1, min(levels, int(math.log2(min(real.shape[-1], fake.shape[-1]) / (2 * patch))) + 1))
     dists = []
     for lr, lf in zip(_laplacian_pyramid(real.float().cpu(), levels), _laplacian_pyramid(fake.float().cpu(), levels)):
         a, b = _patches(lr, n_patches, patch, g), _patches(lf, n_patches, patch, g)
-        a = a - a.mean(1, keepdim=True); b = b - b.mean(1, keepdim=True)   # per-patch mean (Karras: per-channel)
-        s = torch.cat([a, b]).std() + 1e-8; a, b = a / s, b / s
-        dirs = torch.randn(patch * patch, n_proj, generator=g); dirs /= dirs.norm(dim=0, keepdim=True)
-        pa, _ = (a @ dirs).sort(0); pb, _ = (b @ dirs).sort(0)
+        a = a - a.mean(1, keepdim=True)
+        b = b - b.mean(1, keepdim=True)  # per-patch mean (Karras: per-channel)
+        s = torch.cat([a, b]).std() + 1e-8
+        a, b = a / s, b / s
+        dirs = torch.randn(patch * patch, n_proj, generator=g)
+        dirs /= dirs.norm(dim=0, keepdim=True)
+        pa, _ = (a @ dirs).sort(0)
+        pb, _ = (b @ dirs).sort(0)
         dists.append((pa - pb).abs().mean())
     return float(torch.stack(dists).mean() * 1000)
 
 # %% ../nbs/10_realism.ipynb #c10-010
-def histogram_distance(real: torch.Tensor, fake: torch.Tensor, n: int=200_000, seed: int=0) -> float:
+def histogram_distance(real: torch.Tensor, fake: torch.Tensor, n: int = 200_000, seed: int = 0) -> float:
     "Wasserstein-1 distance between the grey-level distributions, in percent of the range."
     g = torch.Generator().manual_seed(seed)
     a, b = real.float().flatten().cpu(), fake.float().flatten().cpu()
     m = min(n, len(a), len(b))
-    a = a[torch.randperm(len(a), generator=g)[:m]].sort().values; b = b[torch.randperm(len(b), generator=g)[:m]].sort().values
+    a = a[torch.randperm(len(a), generator=g)[:m]].sort().values
+    b = b[torch.randperm(len(b), generator=g)[:m]].sort().values
     return float((a - b).abs().mean() * 100)
 
-def radial_spectrum(x: torch.Tensor, n_bins: int=32) -> torch.Tensor:
+
+def radial_spectrum(x: torch.Tensor, n_bins: int = 32) -> torch.Tensor:
     "Radially averaged log10 power spectrum of a batch, averaged over images: (n_bins,)."
     return torch.log10(radial_power(x.detach().float().cpu(), n_bins).mean(0) + 1e-12)
 
-def spectrum_distance(real: torch.Tensor, fake: torch.Tensor, n_bins: int=32) -> float:
+
+def spectrum_distance(real: torch.Tensor, fake: torch.Tensor, n_bins: int = 32) -> float:
     "Mean absolute difference of the radial log10 power spectra."
     return float((radial_spectrum(real, n_bins) - radial_spectrum(fake, n_bins)).abs().mean())
 
 # %% ../nbs/10_realism.ipynb #c10-013
-def random_features(x: torch.Tensor, seed: int=0, width: int=64) -> torch.Tensor:
+def random_features(x: torch.Tensor, seed: int = 0, width: int = 64) -> torch.Tensor:
     "Features (N, 3 * width) of a fixed random conv net: mean and std of ReLU maps at three depths."
-    g = torch.Generator().manual_seed(seed); x = x.float().cpu() * 2 - 1; feats = []
+    g = torch.Generator().manual_seed(seed)
+    x = x.float().cpu() * 2 - 1
+    feats = []
     c_in = 1
     for i in range(3):
         w = torch.randn(width, c_in, 3, 3, generator=g) * math.sqrt(2 / (c_in * 9))
-        x = F.relu(F.conv2d(x, w, padding=1)); x = F.avg_pool2d(x, 2); c_in = width
+        x = F.relu(F.conv2d(x, w, padding=1))
+        x = F.avg_pool2d(x, 2)
+        c_in = width
         feats.append(torch.cat([x.mean((-2, -1)), x.std((-2, -1))], 1))
     return torch.cat(feats, 1)
 
+
 def mmd2_poly(fa: torch.Tensor, fb: torch.Tensor) -> float:
     "Unbiased MMD^2 with the kernel (x.y / d + 1)^3."
-    d = fa.shape[1]; k = lambda a, b: (a @ b.T / d + 1) ** 3
+    d = fa.shape[1]
+    k = lambda a, b: (a @ b.T / d + 1) ** 3
     m, n = len(fa), len(fb)
     kaa, kbb, kab = k(fa, fa), k(fb, fb), k(fa, fb)
-    return float((kaa.sum() - kaa.diag().sum()) / (m * (m - 1)) + (kbb.sum() - kbb.diag().sum()) / (n * (n - 1)) - 2 * kab.mean())
+    return float(
+        (kaa.sum() - kaa.diag().sum()) / (m * (m - 1)) + (kbb.sum() - kbb.diag().sum()) / (n * (n - 1)) - 2 * kab.mean()
+    )
 
-def kid_random(real: torch.Tensor, fake: torch.Tensor, seed: int=0) -> float:
+
+def kid_random(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> float:
     "KID (x1000) on features of a fixed random network."
     fa, fb = random_features(real, seed), random_features(fake, seed)
-    mu, sd = fa.mean(0), fa.std(0) + 1e-6                                 # standardise by the real features
+    mu, sd = fa.mean(0), fa.std(0) + 1e-6  # standardise by the real features
     return 1000 * mmd2_poly((fa - mu) / sd, (fb - mu) / sd)
 
 # %% ../nbs/10_realism.ipynb #c10-016
-def inception_metrics(real: torch.Tensor, fake: torch.Tensor, path: str|None=None) -> dict:
+def inception_metrics(real: torch.Tensor, fake: torch.Tensor, path: str | None = None) -> dict:
     "FID and KID (x1000) with a local TorchScript Inception (`path` or `DRG_INCEPTION`)."
     path = path or os.environ.get('DRG_INCEPTION')
     if not path or not os.path.isfile(path):
-        raise ValueError("Inception metrics need a local TorchScript Inception file: pass `path` or set DRG_INCEPTION "
-                         "(nothing is downloaded); the realism metrics of `realism()` need no weights")
+        raise ValueError(
+            "Inception metrics need a local TorchScript Inception file: pass `path` or set DRG_INCEPTION "
+            "(nothing is downloaded); the realism metrics of `realism()` need no weights"
+        )
     net = torch.jit.load(path, map_location='cpu').eval()
+
     def feats(x):
-        x = F.interpolate(x.float().cpu().expand(-1, 3, -1, -1), size=(299, 299), mode='bilinear', align_corners=False) * 255
-        with torch.no_grad(): return net(x).double()
+        x = (
+            F.interpolate(x.float().cpu().expand(-1, 3, -1, -1), size=(299, 299), mode='bilinear', align_corners=False)
+            * 255
+        )
+        with torch.no_grad():
+            return net(x).double()
+
     fa, fb = feats(real), feats(fake)
-    ma, mb = fa.mean(0), fb.mean(0); ca, cb = torch.cov(fa.T), torch.cov(fb.T)
+    ma, mb = fa.mean(0), fb.mean(0)
+    ca, cb = torch.cov(fa.T), torch.cov(fb.T)
     ev = torch.linalg.eigvals(ca @ cb).real.clamp_min(0).sqrt().sum()
     fid = float((ma - mb).pow(2).sum() + ca.trace() + cb.trace() - 2 * ev)
     return {'fid': fid, 'kid': 1000 * mmd2_poly(fa.float(), fb.float())}
 
 # %% ../nbs/10_realism.ipynb #c10-019
-def check_images(x, name: str, min_n: int=2) -> torch.Tensor:
+def check_images(x, name: str, min_n: int = 2) -> torch.Tensor:
     "A batch of images (N, 1, H, W), N >= `min_n`, finite; else one error naming `name`."
-    check(torch.is_tensor(x) and x.dim() == 4 and x.shape[1] == 1, f"{name} must be a (N, 1, H, W) tensor of images, got "
-                                                                   f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+    check(
+        torch.is_tensor(x) and x.dim() == 4 and x.shape[1] == 1,
+        f"{name} must be a (N, 1, H, W) tensor of images, got "
+        f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}",
+    )
     check(len(x) >= min_n, f"{name} needs at least {min_n} images to compare distributions, got {len(x)}")
     check(bool(torch.isfinite(x).all()), f"{name} contains NaN or infinite values")
     return x
 
-def realism(real: torch.Tensor, fake: torch.Tensor, seed: int=0) -> dict:
+
+def realism(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> dict:
     "Every weight-free realism metric of `fake` against `real` (lower is better); 'swd' is the headline."
-    check_images(real, 'real'); check_images(fake, 'fake')
-    check(real.shape[1:] == fake.shape[1:], f"real and fake images differ in size: {tuple(real.shape[1:])} vs {tuple(fake.shape[1:])}")
-    return {'swd': sliced_wasserstein(real, fake, seed=seed), 'kid_rand': kid_random(real, fake, seed),
-            'hist': histogram_distance(real, fake, seed=seed), 'psd': spectrum_distance(real, fake)}
+    check_images(real, 'real')
+    check_images(fake, 'fake')
+    check(
+        real.shape[1:] == fake.shape[1:],
+        f"real and fake images differ in size: {tuple(real.shape[1:])} vs {tuple(fake.shape[1:])}",
+    )
+    return {
+        'swd': sliced_wasserstein(real, fake, seed=seed),
+        'kid_rand': kid_random(real, fake, seed),
+        'hist': histogram_distance(real, fake, seed=seed),
+        'psd': spectrum_distance(real, fake),
+    }

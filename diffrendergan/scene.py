@@ -19,146 +19,230 @@ __all__ = ['Scene', 'SceneLike']
 # %% ../nbs/03_scene.ipynb #c03-005
 _INTEGRATORS = ('prb', 'prb_projective', 'direct_projective')
 
+
 class Scene:
     "Particles from `bank` on a substrate in `field`, rendered differentiably with Mitsuba 3."
-    def __init__(self, bank: MeshBank, # particle meshes (one topology)
-                 field: Field=Field(), # image size and pixel size
-                 max_particles: int=64, # mesh slots; a layout may use up to this many
-                 camera: str='orthographic', # or 'perspective' (needed by projective integrators)
-                 integrator: str='prb', # 'prb' (material/light gradients) or a projective one (geometry gradients too)
-                 max_depth: int=2, # 2: direct lighting only; 3+: inter-reflections between particles
-                 spp: int=16, # default samples per pixel
-                 spp_grad: int=4, # default samples per pixel of the adjoint (backward) pass
-                 ring_elevation: tuple=(5., 25.), # elevation band of the ring emitter, degrees above the substrate
-                 variant: str|None=None, # Mitsuba variant (default: GPU if available)
-                ):
+
+    def __init__(
+        self,
+        bank: MeshBank,  # particle meshes (one topology)
+        field: Field = Field(),  # image size and pixel size
+        max_particles: int = 64,  # mesh slots; a layout may use up to this many
+        camera: str = 'orthographic',  # or 'perspective' (needed by projective integrators)
+        integrator: str = 'prb',  # 'prb' (material/light gradients) or a projective one (geometry gradients too)
+        max_depth: int = 2,  # 2: direct lighting only; 3+: inter-reflections between particles
+        spp: int = 16,  # default samples per pixel
+        spp_grad: int = 4,  # default samples per pixel of the adjoint (backward) pass
+        ring_elevation: tuple = (5.0, 25.0),  # elevation band of the ring emitter, degrees above the substrate
+        variant: str | None = None,  # Mitsuba variant (default: GPU if available)
+    ):
         check_types(bank=bank, field=field)
-        check(camera in ('orthographic', 'perspective'), f"camera must be 'orthographic' or 'perspective', got {camera!r}")
+        check(
+            camera in ('orthographic', 'perspective'), f"camera must be 'orthographic' or 'perspective', got {camera!r}"
+        )
         check(integrator in _INTEGRATORS, f"integrator must be one of {_INTEGRATORS}, got {integrator!r}")
         if integrator.endswith('projective') and camera != 'perspective':
-            raise ValueError(f"the {integrator} integrator (geometry gradients) supports only perspective cameras: use camera='perspective'")
+            raise ValueError(
+                f"the {integrator} integrator (geometry gradients) supports only perspective cameras: use "
+                "camera='perspective'"
+            )
         check(1 <= max_particles <= 4096, f"max_particles must be in 1..4096, got {max_particles}")
         check(spp >= 1 and spp_grad >= 1, "spp and spp_grad must be >= 1")
-        check(0 < ring_elevation[0] < ring_elevation[1] < 90, "ring_elevation must be (low, high) degrees with 0 < low < high < 90")
+        check(
+            0 < ring_elevation[0] < ring_elevation[1] < 90,
+            "ring_elevation must be (low, high) degrees with 0 < low < high < 90",
+        )
         self.bank, self.field, self.max_particles = bank, field, max_particles
         self.camera, self.integrator, self.spp, self.spp_grad = camera, integrator, spp, spp_grad
         self.mi = mi = setup_mitsuba(variant)
         import drjit as dr
+
         self.dr = dr
-        self.unit = 2 / max(field.width_nm, field.height_nm)     # world units per nm
+        self.unit = 2 / max(field.width_nm, field.height_nm)  # world units per nm
         self.scene = mi.load_dict(self._scene_dict(max_depth, ring_elevation), optimize=False)
         self.params = mi.traverse(self.scene)
         self._keys = [self._key(n) for n in RENDER_PARAMS]
         self._slot_keys = [f'{self._slot(i)}.vertex_positions' for i in range(max_particles)]
         self.params.keep(self._keys + self._slot_keys)
         reg = np.array(dr.reinterpret_array(mi.UInt32, self.scene.shapes_dr()), np.int64)
-        self._slot_of = np.full(reg.max() + 1, -1, np.int32)     # drjit registry id -> particle slot
+        self._slot_of = np.full(reg.max() + 1, -1, np.int32)  # drjit registry id -> particle slot
         for r, s in zip(reg, self.scene.shapes()):
-            if s.id().startswith('p') and s.id()[1:].isdigit(): self._slot_of[r] = int(s.id()[1:])
+            if s.id().startswith('p') and s.id()[1:].isdigit():
+                self._slot_of[r] = int(s.id()[1:])
         self._n_used, self.layout, self._gen = max_particles, None, 0
         self.set_layout(None)
 
 # %% ../nbs/03_scene.ipynb #c03-007
 @patch
-def _slot(self: Scene, i): return f'p{i:04d}'
-Scene.mode, Scene.params_table = 'principled', RENDER_PARAMS   # the appearance model (see `diffrendergan.shading`)
+def _slot(self: Scene, i):
+    return f'p{i:04d}'
+
+
+Scene.mode, Scene.params_table = 'principled', RENDER_PARAMS  # the appearance model (see `diffrendergan.shading`)
+
 
 @patch
 def _key(self: Scene, name: str) -> str:
     "Mitsuba parameter key of a `RENDER_PARAMS` name."
     obj, k = name.split('.')
-    if obj == 'light': return f'{k}.emitter.radiance.value'
+    if obj == 'light':
+        return f'{k}.emitter.radiance.value'
     pre = f'{self._slot(0)}.bsdf.' if obj == 'particle' else 'substrate.bsdf.'
     return pre + k + '.value' if pre + k + '.value' in self.params else pre + k
+
 
 @patch
 def _scene_dict(self: Scene, max_depth, ring_elevation):
     mi, f, u = self.mi, self.field, self.unit
     T = mi.ScalarTransform4f
-    w, h = f.width_nm * u / 2, f.height_nm * u / 2                 # half extents of the field in world units
-    zc = 10.
+    w, h = f.width_nm * u / 2, f.height_nm * u / 2  # half extents of the field in world units
+    zc = 10.0
     if self.camera == 'orthographic':
-        sensor = {'type': 'orthographic', 'to_world': T().look_at(origin=[0, 0, zc], target=[0, 0, 0], up=[0, 1, 0]) @ T().scale([w, w, 1])}
+        sensor = {
+            'type': 'orthographic',
+            'to_world': T().look_at(origin=[0, 0, zc], target=[0, 0, 0], up=[0, 1, 0]) @ T().scale([w, w, 1]),
+        }
     else:
-        sensor = {'type': 'perspective', 'fov_axis': 'x', 'fov': 2 * math.degrees(math.atan(w / zc)),
-                  'to_world': T().look_at(origin=[0, 0, zc], target=[0, 0, 0], up=[0, 1, 0])}
-    sensor['film'] = {'type': 'hdrfilm', 'width': f.width, 'height': f.height, 'pixel_format': 'luminance',
-                      'rfilter': {'type': 'gaussian'}}
+        sensor = {
+            'type': 'perspective',
+            'fov_axis': 'x',
+            'fov': 2 * math.degrees(math.atan(w / zc)),
+            'to_world': T().look_at(origin=[0, 0, zc], target=[0, 0, 0], up=[0, 1, 0]),
+        }
+    sensor['film'] = {
+        'type': 'hdrfilm',
+        'width': f.width,
+        'height': f.height,
+        'pixel_format': 'luminance',
+        'rfilter': {'type': 'gaussian'},
+    }
     sensor['sampler'] = {'type': 'independent', 'sample_count': self.spp}
     integ = {'type': self.integrator}
     integ['max_depth'] = max_depth
     pr = {k[9:]: s.default for k, s in RENDER_PARAMS.items() if k.startswith('particle.')}
     sb = {k[10:]: s.default for k, s in RENDER_PARAMS.items() if k.startswith('substrate.')}
     bsdf = mi.load_dict({'type': 'principled', **pr})
-    rr = 4.                                                         # ring radius (field half-width is <= 1)
+    rr = 4.0  # ring radius (field half-width is <= 1)
     z0, z1 = (rr * math.tan(math.radians(a)) for a in ring_elevation)
-    d = {'type': 'scene', 'integrator': integ, 'sensor': sensor,
-         'substrate': {'type': 'rectangle', 'to_world': T().scale([8, 8, 1]), 'bsdf': {'type': 'principled', **sb}},
-         'top': {'type': 'rectangle', 'to_world': T().translate([0, 0, 2 * zc]) @ T().scale([6, 6, 1]) @ T().rotate([1, 0, 0], 180),
-                 'emitter': {'type': 'area', 'radiance': RENDER_PARAMS['light.top'].default}},
-         'ring': {'type': 'cylinder', 'p0': [0, 0, z0], 'p1': [0, 0, z1], 'radius': rr, 'flip_normals': True,
-                  'emitter': {'type': 'area', 'radiance': RENDER_PARAMS['light.ring'].default}}}
+    d = {
+        'type': 'scene',
+        'integrator': integ,
+        'sensor': sensor,
+        'substrate': {'type': 'rectangle', 'to_world': T().scale([8, 8, 1]), 'bsdf': {'type': 'principled', **sb}},
+        'top': {
+            'type': 'rectangle',
+            'to_world': T().translate([0, 0, 2 * zc]) @ T().scale([6, 6, 1]) @ T().rotate([1, 0, 0], 180),
+            'emitter': {'type': 'area', 'radiance': RENDER_PARAMS['light.top'].default},
+        },
+        'ring': {
+            'type': 'cylinder',
+            'p0': [0, 0, z0],
+            'p1': [0, 0, z1],
+            'radius': rr,
+            'flip_normals': True,
+            'emitter': {'type': 'area', 'radiance': RENDER_PARAMS['light.ring'].default},
+        },
+    }
     nv, nf = self.bank.verts.shape[1], len(self.bank.faces)
     for i in range(self.max_particles):
-        props = mi.Properties(); props['bsdf'] = bsdf
+        props = mi.Properties()
+        props['bsdf'] = bsdf
         m = mi.Mesh(self._slot(i), nv, nf, props=props, has_vertex_normals=self.bank.smooth)
         p = mi.traverse(m)
-        p['faces'] = mi.UInt32(self.bank.faces.ravel()); p['vertex_positions'] = mi.Float(self._parked(i).ravel()); p.update()
+        p['faces'] = mi.UInt32(self.bank.faces.ravel())
+        p['vertex_positions'] = mi.Float(self._parked(i).ravel())
+        p.update()
         d[self._slot(i)] = m
     return d
+
 
 @patch
 def _parked(self: Scene, i):
     "Vertices of an unused slot: a speck far below the substrate."
-    return (self.bank.verts[0] * 1e-4 + np.array([0, 0, -5. - 1e-3 * i])).astype(np.float32)
+    return (self.bank.verts[0] * 1e-4 + np.array([0, 0, -5.0 - 1e-3 * i])).astype(np.float32)
 
 # %% ../nbs/03_scene.ipynb #c03-009
 @patch
 def world_vertices(self: Scene, layout: Layout) -> np.ndarray:
     "Vertex positions (n, V, 3) of every particle of `layout` in world units."
     b, u = self.bank, self.unit
-    v = np.einsum('nij,nvj->nvi', layout.rotations, b.verts[layout.variants].astype(np.float64)) * layout.sizes[:, None, None]
-    c = np.stack([layout.centers[:, 0] - self.field.width_nm / 2, self.field.height_nm / 2 - layout.centers[:, 1], layout.centers[:, 2]], 1)
+    v = (
+        np.einsum('nij,nvj->nvi', layout.rotations, b.verts[layout.variants].astype(np.float64))
+        * layout.sizes[:, None, None]
+    )
+    c = np.stack(
+        [
+            layout.centers[:, 0] - self.field.width_nm / 2,
+            self.field.height_nm / 2 - layout.centers[:, 1],
+            layout.centers[:, 2],
+        ],
+        1,
+    )
     return ((v + c[:, None]) * u).astype(np.float32)
 
+
 @patch
-def set_layout(self: Scene, layout: Layout|None):
+def set_layout(self: Scene, layout: Layout | None):
     "Move the particle meshes to `layout` (None: no particles)."
     if layout is not None:
-        check(isinstance(layout, Layout), f"layout must be a Layout (see diffrendergan.layout), got {type(layout).__name__}")
-        check(layout.field == self.field, f"layout field {layout.field} differs from the scene's {self.field}: sample the layout with the scene's field")
-        check(len(layout) <= self.max_particles, f"layout has {len(layout)} particles but the scene only {self.max_particles} slots: build the Scene with max_particles >= {len(layout)}")
-        check(not len(layout) or layout.variants.max() < self.bank.n_variants, "layout uses mesh variants the scene's bank does not have: sample it with the same bank")
+        check(
+            isinstance(layout, Layout),
+            f"layout must be a Layout (see diffrendergan.layout), got {type(layout).__name__}",
+        )
+        check(
+            layout.field == self.field,
+            f"layout field {layout.field} differs from the scene's {self.field}: sample the layout with the scene's "
+            "field",
+        )
+        check(
+            len(layout) <= self.max_particles,
+            f"layout has {len(layout)} particles but the scene only {self.max_particles} slots: build the Scene with "
+            f"max_particles >= {len(layout)}",
+        )
+        check(
+            not len(layout) or layout.variants.max() < self.bank.n_variants,
+            "layout uses mesh variants the scene's bank does not have: sample it with the same bank",
+        )
     n = 0 if layout is None else len(layout)
     V = self.world_vertices(layout) if n else None
-    for i in range(n): self.params[self._slot_keys[i]] = self.mi.Float(V[i].ravel())
-    for i in range(n, self._n_used): self.params[self._slot_keys[i]] = self.mi.Float(self._parked(i).ravel())
-    self.params.update(); self._n_used, self.layout = n, layout; self._gen += 1
+    for i in range(n):
+        self.params[self._slot_keys[i]] = self.mi.Float(V[i].ravel())
+    for i in range(n, self._n_used):
+        self.params[self._slot_keys[i]] = self.mi.Float(self._parked(i).ravel())
+    self.params.update()
+    self._n_used, self.layout = n, layout
+    self._gen += 1
 
 # %% ../nbs/03_scene.ipynb #c03-011
 @patch
 def _dr_render(self: Scene, values, spp, spp_grad, seed, seed_grad):
     mi, dr = self.mi, self.dr
-    for i, k in enumerate(self._keys): self.params[k] = dr.gather(mi.Float, values.array, i)
+    for i, k in enumerate(self._keys):
+        self.params[k] = dr.gather(mi.Float, values.array, i)
     self.params.update()
     return mi.render(self.scene, self.params, spp=spp, spp_grad=spp_grad, seed=seed, seed_grad=seed_grad)
 
+
 @patch
-def render(self: Scene, params: dict|None=None, # name -> float or scalar tensor (see `RENDER_PARAMS`)
-           layout: Layout|None=None, # new particle layout (None: keep the current one)
-           spp: int|None=None, # samples per pixel (default: the scene's)
-           seed: int=0, # seed of the primal samples
-           seed_grad: int|None=None, # seed of the adjoint samples (default: derived from `seed`)
-           spp_grad: int|None=None, # adjoint samples per pixel (default: the scene's)
-          ) -> torch.Tensor:
+def render(
+    self: Scene,
+    params: dict | None = None,  # name -> float or scalar tensor (see `RENDER_PARAMS`)
+    layout: Layout | None = None,  # new particle layout (None: keep the current one)
+    spp: int | None = None,  # samples per pixel (default: the scene's)
+    seed: int = 0,  # seed of the primal samples
+    seed_grad: int | None = None,  # seed of the adjoint samples (default: derived from `seed`)
+    spp_grad: int | None = None,  # adjoint samples per pixel (default: the scene's)
+) -> torch.Tensor:
     "Render a (height, width) image; differentiable w.r.t. every parameter tensor that requires grad."
     p = check_params(params)
-    if layout is not None and layout is not self.layout: self.set_layout(layout)
+    if layout is not None and layout is not self.layout:
+        self.set_layout(layout)
     spp = self.spp if spp is None else check_number(spp, 'spp', 1, integer=True)
     spp_grad = self.spp_grad if spp_grad is None else check_number(spp_grad, 'spp_grad', 1, integer=True)
     seed = int(seed) % 2**32
     seed_grad = (seed + 0x9E3779B9) % 2**32 if seed_grad is None else int(seed_grad) % 2**32
-    self._gen += 1; gen = self._gen
+    self._gen += 1
+    gen = self._gen
     dev = torch_device()
     values = torch.stack([p[n].to(dev) for n in RENDER_PARAMS])
     if not values.requires_grad:
@@ -167,25 +251,36 @@ def render(self: Scene, params: dict|None=None, # name -> float or scalar tensor
         return img.reshape(self.field.height, self.field.width).to(dev)
     img = self.dr.wrap(source='torch', target='drjit')(self._dr_render)(values, spp, spp_grad, seed, seed_grad)
     img = img.reshape(self.field.height, self.field.width)
+
     def guard(g):
-        if self._gen != gen: raise RuntimeError("this image's scene was re-rendered or re-laid out before its backward(): "
-                                                "call loss.backward() after each render, before the next one")
+        if self._gen != gen:
+            raise RuntimeError(
+                "this image's scene was re-rendered or re-laid out before its backward(): "
+                "call loss.backward() after each render, before the next one"
+            )
         return g
+
     img.register_hook(guard)
     return img
 
 # %% ../nbs/03_scene.ipynb #c03-022
 @patch
-def cast(self: Scene, ss: int=1, # rays per pixel along each axis, at the centres of an ss x ss grid of sub-pixels
-        ):
-    "Primary rays through a (height*ss, width*ss) grid and what they hit: `(ray, si, slot)` drjit arrays (slot -1: no particle)."
-    mi, dr = self.mi, self.dr; H, W = self.field.height * ss, self.field.width * ss
-    if not hasattr(self, '_slot_table'): self._slot_table = mi.Int32(self._slot_of)
+def cast(
+    self: Scene,
+    ss: int = 1,  # rays per pixel along each axis, at the centres of an ss x ss grid of sub-pixels
+):
+    """Primary rays through a (height*ss, width*ss) grid and what they hit: `(ray, si, slot)` drjit arrays (slot -1: no
+    particle)."""
+    mi, dr = self.mi, self.dr
+    H, W = self.field.height * ss, self.field.width * ss
+    if not hasattr(self, '_slot_table'):
+        self._slot_table = mi.Int32(self._slot_of)
     i = dr.arange(mi.UInt32, H * W)
     pos = mi.Point2f((mi.Float(i % W) + 0.5) / W, (mi.Float(i // W) + 0.5) / H)
-    ray, _ = self.scene.sensors()[0].sample_ray(0., 0., pos, mi.Point2f(0.5, 0.5))
+    ray, _ = self.scene.sensors()[0].sample_ray(0.0, 0.0, pos, mi.Point2f(0.5, 0.5))
     si = self.scene.ray_intersect(ray)
     return ray, si, self.slot_of(si)
+
 
 @patch
 def slot_of(self: Scene, si) -> 'mi.Int32':
@@ -196,25 +291,34 @@ def slot_of(self: Scene, si) -> 'mi.Int32':
     slot = dr.gather(mi.Int32, self._slot_table, reg, ok)
     return dr.select(ok & (slot < self._n_used), slot, -1)
 
+
 @patch
-def primary_hits(self: Scene, layout: Layout|None=None) -> np.ndarray:
-    "Index of the particle hit by the ray through each pixel centre, -1 where the ray hits the substrate: (height, width) int32."
-    if layout is not None and layout is not self.layout: self.set_layout(layout)
-    with self.dr.suspend_grad(): _, _, slot = self.cast(1)
+def primary_hits(self: Scene, layout: Layout | None = None) -> np.ndarray:
+    """Index of the particle hit by the ray through each pixel centre, -1 where the ray hits the substrate: (height,
+    width) int32."""
+    if layout is not None and layout is not self.layout:
+        self.set_layout(layout)
+    with self.dr.suspend_grad():
+        _, _, slot = self.cast(1)
     return slot.numpy().astype(np.int32).reshape(self.field.height, self.field.width)
 
 # %% ../nbs/03_scene.ipynb #c03-023q
 @runtime_checkable
 class SceneLike(Protocol):
     "What the generator, `masks` and the explorer use of a scene (`Scene`, `ShadedScene`)."
-    field: Field              # the field of view
-    bank: MeshBank            # the particle meshes
-    max_particles: int        # mesh slots; a layout may use up to this many
-    layout: Layout|None       # the layout set last (None: none yet)
+
+    field: Field  # the field of view
+    bank: MeshBank  # the particle meshes
+    max_particles: int  # mesh slots; a layout may use up to this many
+    layout: Layout | None  # the layout set last (None: none yet)
 
     def set_layout(self, layout: Layout) -> None:
         "Place the particles of `layout`."
-    def render(self, params: dict|None=None, layout: Layout|None=None, spp: int|None=None, seed: int=0) -> torch.Tensor:
+
+    def render(
+        self, params: dict | None = None, layout: Layout | None = None, spp: int | None = None, seed: int = 0
+    ) -> torch.Tensor:
         "The image (height, width) under `params` (names of the scene's parameter table), differentiable."
-    def primary_hits(self, layout: Layout|None=None) -> np.ndarray:
+
+    def primary_hits(self, layout: Layout | None = None) -> np.ndarray:
         "Index of the particle seen at each pixel centre, -1 for the substrate: (height, width) int32."

@@ -26,43 +26,55 @@ __all__ = ['SPLITS', 'targets', 'instances_from_probs', 'SegConfig', 'standardiz
            'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter']
 
 # %% ../nbs/17_segment.ipynb #c17-005
-def targets(ids: np.ndarray, width: int=2) -> np.ndarray:
+def targets(ids: np.ndarray, width: int = 2) -> np.ndarray:
     "Three-class training target (uint8: 0 background, 1 interior, 2 contour) of an instance map."
     return contour_map(ids, width, mode='all')
 
+
 SPLITS = ('distance', 'probability')
 
-def _check_split(split: str, h: float, h_name: str='h'):
+
+def _check_split(split: str, h: float, h_name: str = 'h'):
     "Raise a `ValueError` unless `split` is one of SPLITS and the neck depth `h` is positive."
     check(split in SPLITS, f"split must be one of {SPLITS}, got {split!r}")
     check(h > 0, f"{h_name} must be > 0 px, got {h}")
 
-def instances_from_probs(probs: np.ndarray, # (3, H, W) class probabilities (background, interior, contour)
-                         min_core: int=4, # smallest interior component that seeds a particle, px
-                         min_size: int=8, # smallest particle kept, px
-                         split: str='distance', # 'distance': cut cores at their necks; 'probability': one seed per core
-                         h: float=1.0, # 'distance': a neck must be this many px narrower (in radius) than both sides
-                        ) -> np.ndarray:
+
+def instances_from_probs(
+    probs: np.ndarray,  # (3, H, W) class probabilities (background, interior, contour)
+    min_core: int = 4,  # smallest interior component that seeds a particle, px
+    min_size: int = 8,  # smallest particle kept, px
+    split: str = 'distance',  # 'distance': cut cores at their necks; 'probability': one seed per core
+    h: float = 1.0,  # 'distance': a neck must be this many px narrower (in radius) than both sides
+) -> np.ndarray:
     "Instance map (H, W) int32 from class probabilities: cores -> seeds -> watershed over the foreground."
     p = np.asarray(probs)
     check(p.ndim == 3 and p.shape[0] == 3, f"probs must be (3, H, W), got {p.shape}")
     check(np.isfinite(p).all(), "probs contains NaN or infinite values")
-    check_number(min_core, 'min_core', 1, integer=True); check_number(min_size, 'min_size', 0, integer=True)
+    check_number(min_core, 'min_core', 1, integer=True)
+    check_number(min_size, 'min_size', 0, integer=True)
     _check_split(split, h)
-    cls = p.argmax(0); fg = cls > 0
+    cls = p.argmax(0)
+    fg = cls > 0
     cores = label(cls == 1, connectivity=1)
-    sizes = np.bincount(cores.ravel()); small = sizes < min_core; small[0] = False
+    sizes = np.bincount(cores.ravel())
+    small = sizes < min_core
+    small[0] = False
     cores[small[cores]] = 0
     if split == 'distance':
         d = ndimage.distance_transform_edt(cores > 0)
         seeds = label(h_maxima(d, h) & (cores > 0), connectivity=2)
-        seeded = np.zeros(cores.max() + 1, bool); seeded[cores[seeds > 0]] = True
+        seeded = np.zeros(cores.max() + 1, bool)
+        seeded[cores[seeds > 0]] = True
         thin = (cores > 0) & ~seeded[cores]
-        seeds[thin] = seeds.max() + cores[thin]                                   # a core thinner than h seeds itself
+        seeds[thin] = seeds.max() + cores[thin]  # a core thinner than h seeds itself
         ids = watershed(-d, markers=seeds, mask=fg)
-    else: ids = watershed(-p[1], markers=cores, mask=fg)
-    sizes = np.bincount(ids.ravel()); ids[(sizes < min_size)[ids]] = 0
+    else:
+        ids = watershed(-p[1], markers=cores, mask=fg)
+    sizes = np.bincount(ids.ravel())
+    ids[(sizes < min_size)[ids]] = 0
     return _relabel(ids)
+
 
 def _relabel(ids: np.ndarray) -> np.ndarray:
     "Consecutive labels 1..n (0 stays background)."
@@ -74,40 +86,65 @@ def _relabel(ids: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class SegConfig:
     "Network shape and inference settings of a `Segmenter`."
-    base: int = 16          # channels at full resolution (doubling per level, capped at 16 * base)
-    levels: int = 5         # resolution levels (the input side must allow levels-1 halvings; the sliding window pads)
-    width: int = 2          # contour class thickness in the targets, px
-    patch: int = 128        # training crop and inference window, px
-    min_core: int = 4       # instance extraction: smallest seeding interior, px
-    min_size: int = 8       # instance extraction: smallest particle, px
-    split: str = 'distance' # instance extraction: 'distance' (cut cores at necks) or 'probability' (one seed per core)
-    split_h: float = 1.0    # instance extraction: neck depth that cuts, px (split='distance')
-    norm: str = 'none'      # input scaling: 'none' (the detector's grey levels in [0, 1]) or 'image' (zero mean, unit variance per image)
-    feature_norm: str = 'batch'  # normalisation inside the network: 'batch' (statistics fixed at inference) or 'instance' (nnU-Net's, per window)
+
+    base: int = 16  # channels at full resolution (doubling per level, capped at 16 * base)
+    levels: int = 5  # resolution levels (the input side must allow levels-1 halvings; the sliding window pads)
+    width: int = 2  # contour class thickness in the targets, px
+    patch: int = 128  # training crop and inference window, px
+    min_core: int = 4  # instance extraction: smallest seeding interior, px
+    min_size: int = 8  # instance extraction: smallest particle, px
+    split: str = 'distance'  # instance extraction: 'distance' (cut cores at necks) or 'probability' (one seed per core)
+    split_h: float = 1.0  # instance extraction: neck depth that cuts, px (split='distance')
+    norm: str = 'none'  # input scaling: 'none' (the detector's grey levels) or 'image' (zero mean, unit variance)
+    feature_norm: str = 'batch'  # normalisation in the network: 'batch' (fixed at inference) or 'instance' (nnU-Net's)
+
     def __post_init__(self):
         check(self.norm in ('none', 'image'), f"norm must be 'none' or 'image', got {self.norm!r}")
-        check(self.feature_norm in ('instance', 'batch'), f"feature_norm must be 'instance' or 'batch', got {self.feature_norm!r}")
+        check(
+            self.feature_norm in ('instance', 'batch'),
+            f"feature_norm must be 'instance' or 'batch', got {self.feature_norm!r}",
+        )
         _check_split(self.split, self.split_h, 'split_h')
         check_number(self.base, 'base', 1, integer=True, fix='it counts channels at full resolution')
-        check_number(self.levels, 'levels', 3, integer=True, fix="MONAI's DynUNet needs at least three resolution levels")
+        check_number(
+            self.levels, 'levels', 3, integer=True, fix="MONAI's DynUNet needs at least three resolution levels"
+        )
         check_number(self.patch, 'patch', 8, integer=True, fix='the training crop and inference window are in pixels')
-        for name in ('width', 'min_core', 'min_size'): check_number(getattr(self, name), name, 1, integer=True)
-        check(self.patch % 2 ** (self.levels - 1) == 0, f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}")
+        for name in ('width', 'min_core', 'min_size'):
+            check_number(getattr(self, name), name, 1, integer=True)
+        check(
+            self.patch % 2 ** (self.levels - 1) == 0,
+            f"patch ({self.patch}) must be divisible by 2**(levels-1) = {2 ** (self.levels - 1)}",
+        )
+
 
 def standardize(x: torch.Tensor) -> torch.Tensor:
     "Per-image zero mean and unit variance of (B, 1, H, W) images."
-    m = x.mean((-1, -2), keepdim=True); s = x.std((-1, -2), keepdim=True).clamp_min(1e-3)
+    m = x.mean((-1, -2), keepdim=True)
+    s = x.std((-1, -2), keepdim=True).clamp_min(1e-3)
     return (x - m) / s
+
 
 class Segmenter(torch.nn.Module):
     "Background/particle/contour segmentation network with instance extraction."
-    def __init__(self, config: SegConfig=SegConfig()):
+
+    def __init__(self, config: SegConfig = SegConfig()):
         super().__init__()
         from monai.networks.nets import DynUNet
+
         c = self.config = config
-        filters = [min(c.base * 2 ** i, 16 * c.base) for i in range(c.levels)]
-        self.net = DynUNet(2, 1, 3, kernel_size=[3] * c.levels, strides=[1] + [2] * (c.levels - 1),
-                           upsample_kernel_size=[2] * (c.levels - 1), filters=filters, norm_name=c.feature_norm)
+        filters = [min(c.base * 2**i, 16 * c.base) for i in range(c.levels)]
+        self.net = DynUNet(
+            2,
+            1,
+            3,
+            kernel_size=[3] * c.levels,
+            strides=[1] + [2] * (c.levels - 1),
+            upsample_kernel_size=[2] * (c.levels - 1),
+            filters=filters,
+            norm_name=c.feature_norm,
+        )
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         "Class logits (B, 3, H, W) of images (B, 1, H, W) in [0, 1]."
         return self.net(standardize(x) if self.config.norm == 'image' else x)
@@ -115,18 +152,26 @@ class Segmenter(torch.nn.Module):
 # %% ../nbs/17_segment.ipynb #c17-012
 @patch
 @torch.no_grad()
-def predict_probs(self: Segmenter, img: np.ndarray|torch.Tensor, # (H, W) grey image in [0, 1], any size
-                  overlap: float=0.25, batch: int=4) -> np.ndarray:
+def predict_probs(
+    self: Segmenter,
+    img: np.ndarray | torch.Tensor,  # (H, W) grey image in [0, 1], any size
+    overlap: float = 0.25,
+    batch: int = 4,
+) -> np.ndarray:
     "Class probabilities (3, H, W) by Gaussian-weighted sliding windows of `config.patch` pixels."
     from monai.inferers import sliding_window_inference
-    self.eval(); dev = next(self.parameters()).device
+
+    self.eval()
+    dev = next(self.parameters()).device
     arr = torch.as_tensor(img).detach().cpu().float().numpy() if torch.is_tensor(img) else np.asarray(img, np.float32)
     check(arr.ndim == 2, f"img must be one greyscale image (H, W), got shape {arr.shape}")
     check(np.isfinite(arr).all(), "img contains NaN or infinite values: check the image")
     x = torch.as_tensor(arr)[None, None].to(dev)
-    if self.config.norm == 'image': x = standardize(x)                            # once for the whole image: every window sees one grey scale
+    if self.config.norm == 'image':
+        x = standardize(x)  # once for the whole image: every window sees one grey scale
     logits = sliding_window_inference(x, (self.config.patch,) * 2, batch, self.net, overlap=overlap, mode='gaussian')
     return torch.softmax(logits, 1)[0].cpu().numpy()
+
 
 @patch
 def instances(self: Segmenter, img: np.ndarray) -> np.ndarray:
@@ -137,10 +182,17 @@ def instances(self: Segmenter, img: np.ndarray) -> np.ndarray:
 # %% ../nbs/17_segment.ipynb #c17-015
 class SegData:
     "Image/target pairs to crop training patches from."
-    def __init__(self, images: list, # (H, W) float arrays in [0, 1]
-                 instance_maps: list, # matching (H, W) int instance maps (0 = background)
-                 width: int=2):
-        check(len(images) == len(instance_maps) and len(images) > 0, "need the same, non-zero number of images and instance maps")
+
+    def __init__(
+        self,
+        images: list,  # (H, W) float arrays in [0, 1]
+        instance_maps: list,  # matching (H, W) int instance maps (0 = background)
+        width: int = 2,
+    ):
+        check(
+            len(images) == len(instance_maps) and len(images) > 0,
+            "need the same, non-zero number of images and instance maps",
+        )
         self.images, self.targets = [], []
         for i, (a, b) in enumerate(zip(images, instance_maps)):
             img = np.asarray(a, np.float32)
@@ -151,67 +203,111 @@ class SegData:
             self.images.append(torch.as_tensor(img))
             self.targets.append(torch.as_tensor(targets(ids, width).astype(np.int64)))
         self._digest = None
+
     def identity(self) -> str:
         "A digest of every image and target: what `fit_segmenter` records as its data."
-        if self._digest is None: self._digest = digest(*self.images, *self.targets)
+        if self._digest is None:
+            self._digest = digest(*self.images, *self.targets)
         return self._digest
-    def __len__(self): return len(self.images)
-    def crops(self, n: int, patch: int, g: torch.Generator, fg_bias: float=0.8) -> tuple:
+
+    def __len__(self):
+        return len(self.images)
+
+    def crops(self, n: int, patch: int, g: torch.Generator, fg_bias: float = 0.8) -> tuple:
         "`n` random crops: images (n, 1, p, p) and targets (n, p, p)."
         xs, ys = [], []
         for _ in range(n):
-            i = int(torch.randint(len(self), (1,), generator=g)); x, y = self.images[i], self.targets[i]
+            i = int(torch.randint(len(self), (1,), generator=g))
+            x, y = self.images[i], self.targets[i]
             H, W = x.shape
             check(H >= patch and W >= patch, f"image {i} ({H}x{W}) is smaller than the patch ({patch})")
             for _ in range(10):
-                r, c = (int(torch.randint(H - patch + 1, (1,), generator=g)), int(torch.randint(W - patch + 1, (1,), generator=g)))
-                if (y[r:r + patch, c:c + patch] > 0).any() or float(torch.rand(1, generator=g)) > fg_bias: break
-            xs.append(x[r:r + patch, c:c + patch]); ys.append(y[r:r + patch, c:c + patch])
+                r, c = (
+                    int(torch.randint(H - patch + 1, (1,), generator=g)),
+                    int(torch.randint(W - patch + 1, (1,), generator=g)),
+                )
+                if (y[r : r + patch, c : c + patch] > 0).any() or float(torch.rand(1, generator=g)) > fg_bias:
+                    break
+            xs.append(x[r : r + patch, c : c + patch])
+            ys.append(y[r : r + patch, c : c + patch])
         return torch.stack(xs)[:, None], torch.stack(ys)
+
 
 @dataclass(frozen=True)
 class SegAug:
-    "Strength of the segmenter's training augmentation (the image-only part; flips, rotations and affine moves always apply)."
-    brightness: float = 0.05  # additive grey-level shift, +-; real micrographs of one kind differ by a few per cent of full scale
-    contrast: float = 0.3     # relative contrast change, +-
-    gamma: tuple = (0.7, 1.5) # gamma range
-    bias: float = 0.3         # amplitude of the smooth uneven brightness (`bias_field`); 0: none
+    """Strength of the segmenter's training augmentation (the image-only part; flips, rotations and affine moves always
+    apply)."""
+
+    brightness: float = (
+        0.05  # additive grey-level shift, +-; real micrographs of one kind differ by a few per cent of full scale
+    )
+    contrast: float = 0.3  # relative contrast change, +-
+    gamma: tuple = (0.7, 1.5)  # gamma range
+    bias: float = 0.3  # amplitude of the smooth uneven brightness (`bias_field`); 0: none
+
     def __post_init__(self):
-        object.__setattr__(self, 'gamma', tuple(self.gamma))                 # hashable: the built augmenters are kept per setting
-        if not (0 <= self.brightness <= 1 and 0 <= self.contrast <= 1 and self.bias >= 0 and 0 < self.gamma[0] <= self.gamma[1]):
+        object.__setattr__(self, 'gamma', tuple(self.gamma))  # hashable: the built augmenters are kept per setting
+        if not (
+            0 <= self.brightness <= 1
+            and 0 <= self.contrast <= 1
+            and self.bias >= 0
+            and 0 < self.gamma[0] <= self.gamma[1]
+        ):
             raise ValueError("SegAug needs 0 <= brightness, contrast <= 1, bias >= 0 and 0 < gamma[0] <= gamma[1]")
 
+
 _AUG = {}
-def _augmenters(aug: SegAug=SegAug()):
+
+
+def _augmenters(aug: SegAug = SegAug()):
     "The joint geometric and the image-only intensity augmentation (built once per `aug`)."
-    if aug in _AUG: return _AUG[aug]
-    geo = K.AugmentationSequential(K.RandomHorizontalFlip(), K.RandomVerticalFlip(),
-                                   K.RandomRotation90(times=(0, 3), p=1.0),
-                                   K.RandomAffine(degrees=15, scale=(0.85, 1.2), p=0.5), data_keys=['input', 'mask'])
-    col = K.AugmentationSequential(K.ColorJiggle(brightness=aug.brightness, contrast=aug.contrast, p=0.8), K.RandomGamma(aug.gamma, p=0.5),
-                                   K.RandomGaussianBlur((5, 5), (0.1, 1.5), p=0.3), K.RandomGaussianNoise(std=0.04, p=0.5))
+    if aug in _AUG:
+        return _AUG[aug]
+    geo = K.AugmentationSequential(
+        K.RandomHorizontalFlip(),
+        K.RandomVerticalFlip(),
+        K.RandomRotation90(times=(0, 3), p=1.0),
+        K.RandomAffine(degrees=15, scale=(0.85, 1.2), p=0.5),
+        data_keys=['input', 'mask'],
+    )
+    col = K.AugmentationSequential(
+        K.ColorJiggle(brightness=aug.brightness, contrast=aug.contrast, p=0.8),
+        K.RandomGamma(aug.gamma, p=0.5),
+        K.RandomGaussianBlur((5, 5), (0.1, 1.5), p=0.3),
+        K.RandomGaussianNoise(std=0.04, p=0.5),
+    )
     _AUG[aug] = geo, col
     return geo, col
 
-def bias_field(x: torch.Tensor, # images (B, 1, H, W)
-               amp: float=0.3, # standard deviation of the log-gain
-               grid: tuple=(2, 6), # the field varies over this many cells per side (inclusive range)
-               p: float=0.7, # share of images that get a field
-               generator: torch.Generator|None=None) -> torch.Tensor:
-    "Multiply each image by a smooth random gain `exp(amp * f)`: uneven brightness over the field of view (charging, tilt, detector)."
-    check_number(amp, 'amp', 0); check_number(p, 'p', 0, 1)
-    B, _, H, W = x.shape; out = []
+
+def bias_field(
+    x: torch.Tensor,  # images (B, 1, H, W)
+    amp: float = 0.3,  # standard deviation of the log-gain
+    grid: tuple = (2, 6),  # the field varies over this many cells per side (inclusive range)
+    p: float = 0.7,  # share of images that get a field
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Multiply each image by a smooth random gain `exp(amp * f)`: uneven brightness over the field of view (charging,
+    tilt, detector)."""
+    check_number(amp, 'amp', 0)
+    check_number(p, 'p', 0, 1)
+    B, _, H, W = x.shape
+    out = []
     for b in range(B):
-        if float(torch.rand(1, generator=generator)) >= p or amp == 0: out.append(x[b]); continue
+        if float(torch.rand(1, generator=generator)) >= p or amp == 0:
+            out.append(x[b])
+            continue
         n = int(torch.randint(grid[0], grid[1] + 1, (1,), generator=generator))
         f = F.interpolate(torch.randn(1, 1, n, n, generator=generator), size=(H, W), mode='bicubic', align_corners=True)
         out.append(x[b] * torch.exp(amp * f[0].to(x)))
     return torch.stack(out)
 
-def augment_pair(x: torch.Tensor, y: torch.Tensor, seed: int, aug: SegAug=SegAug()) -> tuple:
-    "Joint geometric augmentation of images (B, 1, p, p) and targets (B, p, p), then intensity augmentation of the images."
+
+def augment_pair(x: torch.Tensor, y: torch.Tensor, seed: int, aug: SegAug = SegAug()) -> tuple:
+    """Joint geometric augmentation of images (B, 1, p, p) and targets (B, p, p), then intensity augmentation of the
+    images."""
     geo, col = _augmenters(aug)
-    with torch.random.fork_rng(devices=[]):                    # kornia draws from torch's global generator: the caller's stays as it was
+    with torch.random.fork_rng(devices=[]):  # kornia draws from torch's global generator: the caller's stays as it was
         torch.manual_seed(seed)
         xa, ya = geo(x, y[:, None].float())
         xa = bias_field(xa, aug.bias, generator=torch.Generator().manual_seed(seed))
@@ -222,15 +318,23 @@ def _one_cycle(opt, lr: float, steps: int):
     "OneCycleLR with a warm-up of 10 % of `steps` (at least two steps, never the whole run: short runs work too)."
     return torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=min(max(0.1, 2 / steps), 0.9))
 
-def fit_segmenter(seg: Segmenter, data: SegData,
-                  steps: int=1000, batch: int=8, lr: float=2e-3,
-                  out: str|Path|None=None, # checkpoint folder (resumes from out/segmenter.pt)
-                  seed: int=0, progress: bool=True, checkpoint_every: int=100,
-                  until: int|None=None, # stop after this step (the schedule still spans `steps`); resume later
-                  aug: SegAug=SegAug(), # augmentation strength
-                 ) -> list:
+
+def fit_segmenter(
+    seg: Segmenter,
+    data: SegData,
+    steps: int = 1000,
+    batch: int = 8,
+    lr: float = 2e-3,
+    out: str | Path | None = None,  # checkpoint folder (resumes from out/segmenter.pt)
+    seed: int = 0,
+    progress: bool = True,
+    checkpoint_every: int = 100,
+    until: int | None = None,  # stop after this step (the schedule still spans `steps`); resume later
+    aug: SegAug = SegAug(),  # augmentation strength
+) -> list:
     "Train `seg` on random augmented crops of `data`; returns the loss per step (resumes a run in `out`)."
     from monai.losses import DiceCELoss
+
     check(isinstance(data, SegData), f"data must be a SegData, got {type(data).__name__}", TypeError)
     check(isinstance(aug, SegAug), f"aug must be a SegAug, got {type(aug).__name__}", TypeError)
     steps = check_number(steps, 'steps', 1, integer=True)
@@ -238,42 +342,83 @@ def fit_segmenter(seg: Segmenter, data: SegData,
     lr = check_number(lr, 'lr', 0, lo_open=True)
     seed = check_number(seed, 'seed', 0, integer=True)
     checkpoint_every = check_number(checkpoint_every, 'checkpoint_every', 1, integer=True)
-    stop = steps if until is None else check_number(until, 'until', 1, steps, integer=True, fix='it is a step of this run')
+    stop = (
+        steps if until is None else check_number(until, 'until', 1, steps, integer=True, fix='it is a step of this run')
+    )
     patch = seg.config.patch
     small = [i for i, x in enumerate(data.images) if min(x.shape) < patch]
-    check(not small, f"images {small[:5]} of data are smaller than the segmenter's {patch} px patch: use SegConfig(patch=...) "
-                     f"no larger than the smallest image")
+    check(
+        not small,
+        f"images {small[:5]} of data are smaller than the segmenter's {patch} px patch: use SegConfig(patch=...) "
+        f"no larger than the smallest image",
+    )
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     opt = torch.optim.AdamW(seg.parameters(), lr=lr, weight_decay=1e-4)
     sched = _one_cycle(opt, lr, steps)
-    run = {'steps': steps, 'batch': batch, 'lr': lr, 'seed': seed, 'aug': asdict(aug), 'config': asdict(seg.config),
-           'data': data.identity()}
+    run = {
+        'steps': steps,
+        'batch': batch,
+        'lr': lr,
+        'seed': seed,
+        'aug': asdict(aug),
+        'config': asdict(seg.config),
+        'data': data.identity(),
+    }
     start, losses = 0, []
-    ck = Path(out)/'segmenter.pt' if out else None
+    ck = Path(out) / 'segmenter.pt' if out else None
     if ck and ck.exists():
         s = load_checkpoint(ck)
         check_same_run(ck, s.get('run'), run)
-        seg.load_state_dict(s['model']); opt.load_state_dict(s['opt']); sched.load_state_dict(s['sched']); start, losses = s['step'], s['losses']
-    dev = next(seg.parameters()).device; seg.train()
+        seg.load_state_dict(s['model'])
+        opt.load_state_dict(s['opt'])
+        sched.load_state_dict(s['sched'])
+        start, losses = s['step'], s['losses']
+    dev = next(seg.parameters()).device
+    seg.train()
+
     def save(done):
-        if ck: atomic_write(ck, lambda t: torch.save({'model': seg.state_dict(), 'opt': opt.state_dict(), 'sched': sched.state_dict(),
-                                                     'step': done, 'steps': steps, 'losses': losses, 'config': asdict(seg.config),
-                                                     'run': run}, t))
+        if ck:
+            atomic_write(
+                ck,
+                lambda t: torch.save(
+                    {
+                        'model': seg.state_dict(),
+                        'opt': opt.state_dict(),
+                        'sched': sched.state_dict(),
+                        'step': done,
+                        'steps': steps,
+                        'losses': losses,
+                        'config': asdict(seg.config),
+                        'run': run,
+                    },
+                    t,
+                ),
+            )
+
     for step in tqdm(range(start, stop), initial=start, total=steps, disable=not progress, desc='segmenter'):
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
         x, y = data.crops(batch, patch, g)
         x, y = augment_pair(x, y, seed * 1_000_003 + step, aug)
         loss = loss_fn(seg(x.to(dev)), y[:, None].to(dev))
         loss_value = float(loss.detach())
-        check(math.isfinite(loss_value), f"the segmenter's loss became {loss_value} at step {step}: lower lr (now {lr})")
-        opt.zero_grad(); loss.backward(); opt.step(); sched.step(); losses.append(loss_value)
-        if (step + 1) % checkpoint_every == 0 or step + 1 == stop: save(step + 1)
+        check(
+            math.isfinite(loss_value), f"the segmenter's loss became {loss_value} at step {step}: lower lr (now {lr})"
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss_value)
+        if (step + 1) % checkpoint_every == 0 or step + 1 == stop:
+            save(step + 1)
     return losses
 
-def load_segmenter(path: str|Path) -> Segmenter:
+
+def load_segmenter(path: str | Path) -> Segmenter:
     "A `Segmenter` from a checkpoint written by `fit_segmenter`."
     s = load_checkpoint(path)
     check('model' in s and 'config' in s, f"{path} is not a segmenter checkpoint (written by fit_segmenter)")
-    cfg = {'feature_norm': 'instance', **s['config']}          # checkpoints from before `feature_norm` used instance norm
-    seg = Segmenter(SegConfig(**cfg)); seg.load_state_dict(s['model'])
+    cfg = {'feature_norm': 'instance', **s['config']}  # checkpoints from before `feature_norm` used instance norm
+    seg = Segmenter(SegConfig(**cfg))
+    seg.load_state_dict(s['model'])
     return seg.eval()

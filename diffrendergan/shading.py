@@ -24,133 +24,223 @@ __all__ = ['COS_MIN', 'SHADED_MODES', 'smooth_field', 'relief_rims', 'shade_sem'
 COS_MIN = 0.1
 SHADED_MODES = ('se', 'bse', 'transmission')
 
+
 def _down(y: torch.Tensor, ss: int) -> torch.Tensor:
     "Average (H*ss, W*ss) sub-pixels into (H, W) pixels."
     return y if ss == 1 else F.avg_pool2d(y[None, None], ss)[0, 0]
 
-def smooth_field(white: torch.Tensor, # (H, W) white noise
-                 sigma_px, # correlation length (Gaussian sigma) in pixels, float or scalar tensor
-                ) -> torch.Tensor:
+
+def smooth_field(
+    white: torch.Tensor,  # (H, W) white noise
+    sigma_px,  # correlation length (Gaussian sigma) in pixels, float or scalar tensor
+) -> torch.Tensor:
     "Gaussian-filtered noise with unit standard deviation (filtered in Fourier space: differentiable in `sigma_px`)."
     H, W = white.shape
-    k2 = torch.fft.fftfreq(H, dtype=white.dtype, device=white.device)[:, None] ** 2 + torch.fft.rfftfreq(W, dtype=white.dtype, device=white.device)[None] ** 2
-    f = torch.fft.irfft2(torch.fft.rfft2(white) * torch.exp(-2 * math.pi ** 2 * sigma_px ** 2 * k2), s=(H, W))
+    k2 = (
+        torch.fft.fftfreq(H, dtype=white.dtype, device=white.device)[:, None] ** 2
+        + torch.fft.rfftfreq(W, dtype=white.dtype, device=white.device)[None] ** 2
+    )
+    f = torch.fft.irfft2(torch.fft.rfft2(white) * torch.exp(-2 * math.pi**2 * sigma_px**2 * k2), s=(H, W))
     return f / f.std().clamp_min(1e-8)
 
-def relief_rims(white: torch.Tensor, # (2, H, W) white noise: the relief and the rims' strength
-                sigma_px, # correlation length of the relief in pixels
-                level, # height, in standard deviations of the relief, whose contour is a rim
-                width_px, # decay length of the rim's brightness, pixels
-               ) -> torch.Tensor:
-    "Bright rims (H, W) in [0, 1+) along one contour line of a random relief: `exp(-distance / width)`, of varying strength."
+
+def relief_rims(
+    white: torch.Tensor,  # (2, H, W) white noise: the relief and the rims' strength
+    sigma_px,  # correlation length of the relief in pixels
+    level,  # height, in standard deviations of the relief, whose contour is a rim
+    width_px,  # decay length of the rim's brightness, pixels
+) -> torch.Tensor:
+    """Bright rims (H, W) in [0, 1+) along one contour line of a random relief: `exp(-distance / width)`, of varying
+    strength."""
     h = smooth_field(white[0], sigma_px) - level
     grad = torch.sqrt(((h.roll(-1, 0) - h.roll(1, 0)) / 2) ** 2 + ((h.roll(-1, 1) - h.roll(1, 1)) / 2) ** 2 + 1e-12)
-    d = torch.sqrt(h ** 2 + 1e-12) / grad.clamp_min(1e-4)       # distance to the contour, to first order
+    d = torch.sqrt(h**2 + 1e-12) / grad.clamp_min(1e-4)  # distance to the contour, to first order
     return torch.exp(-d / width_px) * (1 + smooth_field(white[1], sigma_px)).clamp_min(0)
+
 
 def _white(shape, seed: int, like: torch.Tensor) -> torch.Tensor:
     "Seeded white noise of `shape` with the dtype and device of `like`."
-    return torch.randn(shape, generator=torch.Generator().manual_seed(int(seed) % 2**63), dtype=like.dtype).to(like.device)
+    return torch.randn(shape, generator=torch.Generator().manual_seed(int(seed) % 2**63), dtype=like.dtype).to(
+        like.device
+    )
 
-def shade_sem(g: GBuffer, particle, substrate, tilt, shadow, edge=0., edge_width=10., texture=0., texture_scale=30.,
-              relief=0., relief_scale=60., relief_level=1.,
-              seed: int=0, # seed of the substrate's texture and relief
-             ) -> torch.Tensor:
-    "Electron yield image (H, W): material yield (textured substrate with bright relief rims) x tilt contrast x (1 + edge effect) x detector shadowing."
+
+def shade_sem(
+    g: GBuffer,
+    particle,
+    substrate,
+    tilt,
+    shadow,
+    edge=0.0,
+    edge_width=10.0,
+    texture=0.0,
+    texture_scale=30.0,
+    relief=0.0,
+    relief_scale=60.0,
+    relief_level=1.0,
+    seed: int = 0,  # seed of the substrate's texture and relief
+) -> torch.Tensor:
+    """Electron yield image (H, W): material yield (textured substrate with bright relief rims) x tilt contrast x (1 +
+    edge effect) x detector shadowing."""
     t = lambda v: v if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-    particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale, relief, relief_scale, relief_level = map(
-        t, (particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale, relief, relief_scale, relief_level))
+    particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale, relief, relief_scale, relief_level = (
+        map(
+            t,
+            (
+                particle,
+                substrate,
+                tilt,
+                shadow,
+                edge,
+                edge_width,
+                texture,
+                texture_scale,
+                relief,
+                relief_scale,
+                relief_level,
+            ),
+        )
+    )
     topo = g.cos.clamp_min(COS_MIN).pow(-tilt) * (1 + edge * torch.exp(-g.dist / edge_width))
-    sub, px = substrate, g.nm_per_px / g.ss                                     # px: nm per sub-pixel
-    on = lambda a: float(a.detach()) > 0 or a.requires_grad                    # a term to draw: non-zero, or being learned
+    sub, px = substrate, g.nm_per_px / g.ss  # px: nm per sub-pixel
+    on = lambda a: float(a.detach()) > 0 or a.requires_grad  # a term to draw: non-zero, or being learned
     if on(texture):
         sub = sub * (1 + texture * smooth_field(_white(g.cos.shape, seed, g.cos), texture_scale / px)).clamp_min(0)
     if on(relief):
-        rims = relief_rims(_white((2, *g.cos.shape), seed + 7919, g.cos), relief_scale / px, relief_level, edge_width / px)
-        sub = sub * (1 + relief * rims)                                         # the edge effect of the substrate's own relief
+        rims = relief_rims(
+            _white((2, *g.cos.shape), seed + 7919, g.cos), relief_scale / px, relief_level, edge_width / px
+        )
+        sub = sub * (1 + relief * rims)  # the edge effect of the substrate's own relief
     y = torch.where(g.particle, particle * topo, sub)
-    if g.visible is not None: y = y * (1 - shadow * (1 - g.visible))
+    if g.visible is not None:
+        y = y * (1 - shadow * (1 - g.visible))
     return _down(y, g.ss)
+
 
 def shade_transmission(g: GBuffer, background, mfp) -> torch.Tensor:
     "Bright-field transmission image (H, W): `background * exp(-thickness / mfp)`."
     check(g.thickness is not None, "this GBuffer has no thickness map: build it with gbuffer(..., thickness=True)")
     return _down(background * torch.exp(-g.thickness / mfp), g.ss)
 
-def shade(g: GBuffer, mode: str, # 'se', 'bse' or 'transmission'
-          params: dict|None=None, # the mode's parameters (see `APPEARANCES[mode]`); missing ones take defaults
-          seed: int=0, # seed of random parts (the SE substrate texture)
-         ) -> torch.Tensor:
+
+def shade(
+    g: GBuffer,
+    mode: str,  # 'se', 'bse' or 'transmission'
+    params: dict | None = None,  # the mode's parameters (see `APPEARANCES[mode]`); missing ones take defaults
+    seed: int = 0,  # seed of random parts (the SE substrate texture)
+) -> torch.Tensor:
     "Shade `g` with appearance model `mode`: an (H, W) image, differentiable w.r.t. every tensor parameter."
     check(mode in SHADED_MODES, f"mode must be one of {SHADED_MODES}, got {mode!r}")
-    checked, params = check_params(params, APPEARANCES[mode]), params or {}       # validated; given tensors keep their dtype
-    p = {k.split('.', 1)[1]: (params[k] if isinstance(params.get(k), torch.Tensor) else v).reshape(()).to(g.cos.device, g.cos.dtype)
-         for k, v in checked.items()}
-    if mode == 'transmission': return shade_transmission(g, **p)
+    checked, params = check_params(params, APPEARANCES[mode]), params or {}  # validated; given tensors keep their dtype
+    p = {
+        k.split('.', 1)[1]: (params[k] if isinstance(params.get(k), torch.Tensor) else v)
+        .reshape(())
+        .to(g.cos.device, g.cos.dtype)
+        for k, v in checked.items()
+    }
+    if mode == 'transmission':
+        return shade_transmission(g, **p)
     return shade_sem(g, **p, seed=seed)
 
 # %% ../nbs/05a_shading.ipynb #c06a-014
 class ShadedScene:
-    "Particles from `bank` in `field`, imaged with an electron-imaging appearance model ('se', 'bse' or 'transmission')."
-    def __init__(self, bank: MeshBank, field: Field=Field(), mode: str='se',
-                 max_particles: int=64, # mesh slots; a layout may use up to this many
-                 ss: int=2, # sub-pixels per pixel along each axis (anti-aliasing)
-                 detector: tuple|None=(0., 35.), # side detector (azimuth, elevation) in degrees for shadowing; None: in-lens, no shadows
-                 cache: int=0, # geometry buffers kept for reuse, besides the latest
-                 variant: str|None=None):
-        check(mode in SHADED_MODES, f"mode must be one of {SHADED_MODES} (the path-traced model is Scene), got {mode!r}")
+    """Particles from `bank` in `field`, imaged with an electron-imaging appearance model ('se', 'bse' or
+    'transmission')."""
+
+    def __init__(
+        self,
+        bank: MeshBank,
+        field: Field = Field(),
+        mode: str = 'se',
+        max_particles: int = 64,  # mesh slots; a layout may use up to this many
+        ss: int = 2,  # sub-pixels per pixel along each axis (anti-aliasing)
+        detector: tuple | None = (
+            0.0,
+            35.0,
+        ),  # side detector (azimuth, elevation) in degrees for shadowing; None: in-lens, no shadows
+        cache: int = 0,  # geometry buffers kept for reuse, besides the latest
+        variant: str | None = None,
+    ):
+        check(
+            mode in SHADED_MODES, f"mode must be one of {SHADED_MODES} (the path-traced model is Scene), got {mode!r}"
+        )
         check(cache >= 0, f"cache must be >= 0, got {cache}")
         self.geometry = Scene(bank, field, max_particles=max_particles, spp=1, spp_grad=1, variant=variant)
         self.mode, self.ss, self.detector, self.cache = mode, ss, detector, cache
         self.params_table = APPEARANCES[mode]
-        self.inert = tuple(n for n in self.params_table if n.endswith('.shadow')) if detector is None else ()   # no side detector: no shadows
+        self.inert = (
+            tuple(n for n in self.params_table if n.endswith('.shadow')) if detector is None else ()
+        )  # no side detector: no shadows
         self._cache, self._last = OrderedDict(), None
-        gbuffer(self.geometry, None, ss, detector=detector if mode != 'transmission' else None)   # validate ss / detector early
+        gbuffer(
+            self.geometry, None, ss, detector=detector if mode != 'transmission' else None
+        )  # validate ss / detector early
+
     field = property(lambda self: self.geometry.field)
     max_particles = property(lambda self: self.geometry.max_particles)
     bank = property(lambda self: self.geometry.bank)
     layout = property(lambda self: self.geometry.layout)
-    def __repr__(self): return f"ShadedScene({self.mode!r}, {self.field}, ss={self.ss}, detector={self.detector})"
+
+    def __repr__(self):
+        return f"ShadedScene({self.mode!r}, {self.field}, ss={self.ss}, detector={self.detector})"
 
 # %% ../nbs/05a_shading.ipynb #c06a-015
 @patch
-def gbuffer(self: ShadedScene, layout: Layout|None=None) -> GBuffer:
+def gbuffer(self: ShadedScene, layout: Layout | None = None) -> GBuffer:
     "The geometry buffer of `layout` (default: the current one), from the cache when it was seen."
     L = layout if layout is not None else self.geometry.layout
-    if self._last is not None and self._last[0] is L: return self._last[1]
+    if self._last is not None and self._last[0] is L:
+        return self._last[1]
     hit = self._cache.get(id(L))
     if hit is not None and hit[0] is L:
-        self._cache.move_to_end(id(L)); self._last = hit; return hit[1]
-    g = gbuffer(self.geometry, L, self.ss, thickness=self.mode == 'transmission',
-                detector=self.detector if self.mode != 'transmission' else None)
+        self._cache.move_to_end(id(L))
+        self._last = hit
+        return hit[1]
+    g = gbuffer(
+        self.geometry,
+        L,
+        self.ss,
+        thickness=self.mode == 'transmission',
+        detector=self.detector if self.mode != 'transmission' else None,
+    )
     self._last = (L, g)
     if self.cache:
         self._cache[id(L)] = self._last
-        while len(self._cache) > self.cache: self._cache.popitem(last=False)
+        while len(self._cache) > self.cache:
+            self._cache.popitem(last=False)
     return g
 
+
 @patch
-def set_layout(self: ShadedScene, layout: Layout|None):
+def set_layout(self: ShadedScene, layout: Layout | None):
     "Move the particles to `layout` (None: no particles)."
     self.geometry.set_layout(layout)
 
+
 @patch
-def render(self: ShadedScene, params: dict|None=None, layout: Layout|None=None, spp: int|None=None, seed: int=0) -> torch.Tensor:
+def render(
+    self: ShadedScene, params: dict | None = None, layout: Layout | None = None, spp: int | None = None, seed: int = 0
+) -> torch.Tensor:
     "A (height, width) image of `layout` (default: the current one); differentiable w.r.t. every tensor parameter."
     return shade(self.gbuffer(layout), self.mode, params, seed=seed)
 
+
 @patch
-def primary_hits(self: ShadedScene, layout: Layout|None=None) -> np.ndarray:
+def primary_hits(self: ShadedScene, layout: Layout | None = None) -> np.ndarray:
     "Index of the particle seen at each pixel centre, -1 for the substrate: (height, width) int32."
     return self.gbuffer(layout).ids
 
 # %% ../nbs/05a_shading.ipynb #c06a-018
-def make_scene(mode: str, # 'principled' (path-traced, the paper's) or one of SHADED_MODES
-               bank: MeshBank, field: Field=Field(), max_particles: int=64,
-               spp: int=16, # path-traced only: samples per pixel
-               **kwargs, # further arguments of `Scene` or `ShadedScene`
-              ):
+def make_scene(
+    mode: str,  # 'principled' (path-traced, the paper's) or one of SHADED_MODES
+    bank: MeshBank,
+    field: Field = Field(),
+    max_particles: int = 64,
+    spp: int = 16,  # path-traced only: samples per pixel
+    **kwargs,  # further arguments of `Scene` or `ShadedScene`
+):
     "A `Scene` (mode 'principled') or a `ShadedScene` with one signature."
-    if mode == 'principled': return Scene(bank, field, max_particles=max_particles, spp=spp, **kwargs)
+    if mode == 'principled':
+        return Scene(bank, field, max_particles=max_particles, spp=spp, **kwargs)
     check(mode in SHADED_MODES, f"mode must be 'principled' or one of {SHADED_MODES}, got {mode!r}")
     return ShadedScene(bank, field, mode, max_particles=max_particles, **kwargs)

@@ -18,15 +18,18 @@ __all__ = ['MeshBank', 'mesh_volume', 'equivalent_diameter', 'icosphere', 'spher
 @dataclass
 class MeshBank:
     "Variants of one particle shape with a shared topology, in unit size."
-    verts: np.ndarray        # (K, V, 3) float32 vertex positions of K variants
-    faces: np.ndarray        # (F, 3) uint32 triangles, counter-clockwise seen from outside
-    kind: str = 'mesh'       # name of the generator
-    smooth: bool = True      # interpolate vertex normals (False: flat facets)
-    orient: str = 'random'   # 'random': uniform 3D rotation; 'flat': long axis in the substrate plane
+
+    verts: np.ndarray  # (K, V, 3) float32 vertex positions of K variants
+    faces: np.ndarray  # (F, 3) uint32 triangles, counter-clockwise seen from outside
+    kind: str = 'mesh'  # name of the generator
+    smooth: bool = True  # interpolate vertex normals (False: flat facets)
+    orient: str = 'random'  # 'random': uniform 3D rotation; 'flat': long axis in the substrate plane
 
     def __post_init__(self):
-        self.verts = np.asarray(self.verts, np.float32); self.faces = np.asarray(self.faces, np.uint32)
-        if self.verts.ndim == 2: self.verts = self.verts[None]
+        self.verts = np.asarray(self.verts, np.float32)
+        self.faces = np.asarray(self.faces, np.uint32)
+        if self.verts.ndim == 2:
+            self.verts = self.verts[None]
         check(self.verts.ndim == 3 and self.verts.shape[-1] == 3, f"verts must be (K, V, 3), got {self.verts.shape}")
         check(self.faces.ndim == 2 and self.faces.shape[1] == 3, f"faces must be (F, 3), got {self.faces.shape}")
         check(len(self.faces) != 0 and self.faces.max() < self.verts.shape[1], "faces index vertices that do not exist")
@@ -34,12 +37,19 @@ class MeshBank:
         check(self.orient in ('random', 'flat'), f"orient must be 'random' or 'flat', got {self.orient!r}")
 
     @property
-    def n_variants(self) -> int: return self.verts.shape[0]
+    def n_variants(self) -> int:
+        return self.verts.shape[0]
+
     @property
     def radii(self) -> np.ndarray:
         "Bounding radius of each variant about its origin, in unit size."
         return np.linalg.norm(self.verts, axis=-1).max(-1)
-    def __repr__(self): return f"MeshBank({self.kind}: {self.n_variants} variants, {self.verts.shape[1]} vertices, {len(self.faces)} faces)"
+
+    def __repr__(self):
+        return (
+            f"MeshBank({self.kind}: {self.n_variants} variants, {self.verts.shape[1]} vertices, {len(self.faces)} "
+            "faces)"
+        )
 
 # %% ../nbs/01_shapes.ipynb #c01-006
 def mesh_volume(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -47,30 +57,73 @@ def mesh_volume(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
     a, b, c = (verts[..., faces[:, i].astype(np.int64), :].astype(np.float64) for i in range(3))
     return np.einsum('...ij,...ij->...i', a, np.cross(b, c)).sum(-1) / 6
 
+
 def equivalent_diameter(verts, faces) -> np.ndarray:
     "Diameter of the sphere with the same volume as each mesh."
-    return (6 * mesh_volume(verts, faces) / np.pi) ** (1/3)
+    return (6 * mesh_volume(verts, faces) / np.pi) ** (1 / 3)
 
 # %% ../nbs/01_shapes.ipynb #c01-009
-_ICO_V = [(-1, 1.618034, 0), (1, 1.618034, 0), (-1, -1.618034, 0), (1, -1.618034, 0), (0, -1, 1.618034), (0, 1, 1.618034),
-          (0, -1, -1.618034), (0, 1, -1.618034), (1.618034, 0, -1), (1.618034, 0, 1), (-1.618034, 0, -1), (-1.618034, 0, 1)]
-_ICO_F = [(0, 11, 5), (0, 5, 1), (0, 1, 7), (0, 7, 10), (0, 10, 11), (1, 5, 9), (5, 11, 4), (11, 10, 2), (10, 7, 6), (7, 1, 8),
-          (3, 9, 4), (3, 4, 2), (3, 2, 6), (3, 6, 8), (3, 8, 9), (4, 9, 5), (2, 4, 11), (6, 2, 10), (8, 6, 7), (9, 8, 1)]
+_ICO_V = [
+    (-1, 1.618034, 0),
+    (1, 1.618034, 0),
+    (-1, -1.618034, 0),
+    (1, -1.618034, 0),
+    (0, -1, 1.618034),
+    (0, 1, 1.618034),
+    (0, -1, -1.618034),
+    (0, 1, -1.618034),
+    (1.618034, 0, -1),
+    (1.618034, 0, 1),
+    (-1.618034, 0, -1),
+    (-1.618034, 0, 1),
+]
+_ICO_F = [
+    (0, 11, 5),
+    (0, 5, 1),
+    (0, 1, 7),
+    (0, 7, 10),
+    (0, 10, 11),
+    (1, 5, 9),
+    (5, 11, 4),
+    (11, 10, 2),
+    (10, 7, 6),
+    (7, 1, 8),
+    (3, 9, 4),
+    (3, 4, 2),
+    (3, 2, 6),
+    (3, 6, 8),
+    (3, 8, 9),
+    (4, 9, 5),
+    (2, 4, 11),
+    (6, 2, 10),
+    (8, 6, 7),
+    (9, 8, 1),
+]
 
-def icosphere(subdiv: int=3, # each level splits every triangle into four: 12, 42, 162, 642, 2562 vertices
-             ) -> tuple[np.ndarray, np.ndarray]:
+
+def icosphere(
+    subdiv: int = 3,  # each level splits every triangle into four: 12, 42, 162, 642, 2562 vertices
+) -> tuple[np.ndarray, np.ndarray]:
     "Unit-radius icosphere: `(verts (V, 3), faces (F, 3))`."
     check(0 <= subdiv <= 6, f"subdiv must be in 0..6, got {subdiv}")
-    v = np.array(_ICO_V, np.float64); v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v = np.array(_ICO_V, np.float64)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
     f = np.array(_ICO_F, np.int64)
     for _ in range(subdiv):
         edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
         uniq, inv = np.unique(edges, axis=0, return_inverse=True)
-        mid = v[uniq].sum(1); mid /= np.linalg.norm(mid, axis=1, keepdims=True)
-        m = inv.reshape(3, -1).T + len(v)   # midpoints of edges (0,1), (1,2), (2,0) of each face
+        mid = v[uniq].sum(1)
+        mid /= np.linalg.norm(mid, axis=1, keepdims=True)
+        m = inv.reshape(3, -1).T + len(v)  # midpoints of edges (0,1), (1,2), (2,0) of each face
         v = np.concatenate([v, mid])
-        f = np.concatenate([np.stack([f[:, 0], m[:, 0], m[:, 2]], 1), np.stack([f[:, 1], m[:, 1], m[:, 0]], 1),
-                            np.stack([f[:, 2], m[:, 2], m[:, 1]], 1), m])
+        f = np.concatenate(
+            [
+                np.stack([f[:, 0], m[:, 0], m[:, 2]], 1),
+                np.stack([f[:, 1], m[:, 1], m[:, 0]], 1),
+                np.stack([f[:, 2], m[:, 2], m[:, 1]], 1),
+                m,
+            ]
+        )
     return v.astype(np.float32), f.astype(np.uint32)
 
 # %% ../nbs/01_shapes.ipynb #c01-011
@@ -79,37 +132,52 @@ def _normalize(verts, faces):
     verts = verts - verts.mean(-2, keepdims=True)
     return (verts / equivalent_diameter(verts, faces)[..., None, None]).astype(np.float32)
 
-def sphere_bank(subdiv: int=3) -> MeshBank:
+
+def sphere_bank(subdiv: int = 3) -> MeshBank:
     "A smooth sphere of diameter 1 (one variant)."
     v, f = icosphere(subdiv)
     return MeshBank(_normalize(v[None], f), f, 'sphere', smooth=True)
 
-def ellipsoid_bank(axes: tuple=(1.0, 0.8, 0.6), # relative semi-axes
-                   n_variants: int=8, jitter: float=0.1, # relative random change of each axis per variant
-                   subdiv: int=3, seed: int=0) -> MeshBank:
+
+def ellipsoid_bank(
+    axes: tuple = (1.0, 0.8, 0.6),  # relative semi-axes
+    n_variants: int = 8,
+    jitter: float = 0.1,  # relative random change of each axis per variant
+    subdiv: int = 3,
+    seed: int = 0,
+) -> MeshBank:
     "Smooth ellipsoids of volume-equivalent diameter 1 with randomly jittered axes."
     check(min(axes) > 0 and 0 <= jitter < 1, "axes must be positive and jitter in [0, 1)")
     n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
-    rng = np.random.default_rng(seed); v, f = icosphere(subdiv)
+    rng = np.random.default_rng(seed)
+    v, f = icosphere(subdiv)
     ax = np.asarray(axes, float) * (1 + jitter * rng.uniform(-1, 1, (n_variants, 3)))
     return MeshBank(_normalize(v[None] * ax[:, None, :], f), f, 'ellipsoid', smooth=True)
 
 # %% ../nbs/01_shapes.ipynb #c01-014
-def faceted_bank(n_variants: int=16, roughness: float=0.25, # 0: regular polyhedron, 1: strongly irregular
-                 elongation: float=0.3, # maximum random stretch along one axis (0.3 = up to 1.3x)
-                 subdiv: int=2, seed: int=0) -> MeshBank:
+def faceted_bank(
+    n_variants: int = 16,
+    roughness: float = 0.25,  # 0: regular polyhedron, 1: strongly irregular
+    elongation: float = 0.3,  # maximum random stretch along one axis (0.3 = up to 1.3x)
+    subdiv: int = 2,
+    seed: int = 0,
+) -> MeshBank:
     "Irregular, flat-shaded grains (noise-displaced icospheres) of volume-equivalent diameter 1."
     check(0 <= roughness <= 1, f"roughness must be in [0, 1], got {roughness}")
     check(0 <= elongation <= 2, f"elongation must be in [0, 2], got {elongation}")
     n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
-    rng = np.random.default_rng(seed); v, f = icosphere(subdiv); out = []
+    rng = np.random.default_rng(seed)
+    v, f = icosphere(subdiv)
+    out = []
     for _ in range(n_variants):
-        d = rng.normal(size=(6, 3)); d /= np.linalg.norm(d, axis=1, keepdims=True)   # bump directions
-        w = rng.uniform(0.2, 0.6, 6); a = rng.uniform(-1, 1, 6)
+        d = rng.normal(size=(6, 3))
+        d /= np.linalg.norm(d, axis=1, keepdims=True)  # bump directions
+        w = rng.uniform(0.2, 0.6, 6)
+        a = rng.uniform(-1, 1, 6)
         bumps = (a * np.exp(-(1 - v @ d.T) / w)).sum(1)
         r = 1 + roughness * (0.35 * bumps + 0.15 * rng.uniform(-1, 1, len(v)))
         p = v * np.clip(r, 0.3, None)[:, None]
-        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))                                  # random stretch axis
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))  # random stretch axis
         p = p @ q @ np.diag([1 + elongation * rng.uniform(), 1, 1]) @ q.T
         out.append(p)
     return MeshBank(_normalize(np.stack(out), f), f, 'faceted', smooth=False)
@@ -117,63 +185,100 @@ def faceted_bank(n_variants: int=16, roughness: float=0.25, # 0: regular polyhed
 # %% ../nbs/01_shapes.ipynb #c01-017
 def _tube(centre, radius, n_around):
     "Capsule mesh around a polyline `centre` (N, 3) lying in the xy plane."
-    t = np.gradient(centre, axis=0); t /= np.linalg.norm(t, axis=1, keepdims=True)
-    z = np.array([0., 0., 1.]); nrm = np.cross(z, t); nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
+    t = np.gradient(centre, axis=0)
+    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    z = np.array([0.0, 0.0, 1.0])
+    nrm = np.cross(z, t)
+    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
     ang = 2 * np.pi * np.arange(n_around) / n_around
     ring = lambda c, tt, nn, r: c + r * (np.cos(ang)[:, None] * nn + np.sin(ang)[:, None] * z)
     n_cap = max(2, n_around // 4)
     rings = []
-    phis = np.linspace(0, np.pi / 2, n_cap + 1)[1:-1][::-1]           # cap rings from tip side towards the body
-    for phi in phis: rings.append(ring(centre[0] - t[0] * radius * np.sin(phi), t[0], nrm[0], radius * np.cos(phi)))
-    for c, tt, nn in zip(centre, t, nrm): rings.append(ring(c, tt, nn, radius))
-    for phi in phis[::-1]: rings.append(ring(centre[-1] + t[-1] * radius * np.sin(phi), t[-1], nrm[-1], radius * np.cos(phi)))
+    phis = np.linspace(0, np.pi / 2, n_cap + 1)[1:-1][::-1]  # cap rings from tip side towards the body
+    for phi in phis:
+        rings.append(ring(centre[0] - t[0] * radius * np.sin(phi), t[0], nrm[0], radius * np.cos(phi)))
+    for c, tt, nn in zip(centre, t, nrm):
+        rings.append(ring(c, tt, nn, radius))
+    for phi in phis[::-1]:
+        rings.append(ring(centre[-1] + t[-1] * radius * np.sin(phi), t[-1], nrm[-1], radius * np.cos(phi)))
     v = np.concatenate(rings + [(centre[0] - t[0] * radius)[None], (centre[-1] + t[-1] * radius)[None]])
-    R, A = len(rings), n_around; tip0, tip1 = R * A, R * A + 1
-    i = np.arange(A); j = (i + 1) % A; f = []
+    R, A = len(rings), n_around
+    tip0, tip1 = R * A, R * A + 1
+    i = np.arange(A)
+    j = (i + 1) % A
+    f = []
     for r in range(R - 1):
-        a, b = r * A + i, (r + 1) * A + i; a2, b2 = r * A + j, (r + 1) * A + j
+        a, b = r * A + i, (r + 1) * A + i
+        a2, b2 = r * A + j, (r + 1) * A + j
         f += [np.stack([a, a2, b], 1), np.stack([a2, b2, b], 1)]
     f += [np.stack([np.full(A, tip0), j, i], 1), np.stack([np.full(A, tip1), (R - 1) * A + i, (R - 1) * A + j], 1)]
     return v, np.concatenate(f)
 
-def wire_bank(aspect: float=8.0, # length / diameter
-              bend: float=0.0,   # 0: straight rods; 1: strongly curved wires
-              n_variants: int=8, n_along: int=16, n_around: int=12, seed: int=0) -> MeshBank:
+
+def wire_bank(
+    aspect: float = 8.0,  # length / diameter
+    bend: float = 0.0,  # 0: straight rods; 1: strongly curved wires
+    n_variants: int = 8,
+    n_along: int = 16,
+    n_around: int = 12,
+    seed: int = 0,
+) -> MeshBank:
     "Capped tubes (rods when `bend=0`, bent wires otherwise) of length 1 lying in the xy plane."
     check(aspect >= 1, f"aspect (length/diameter) must be >= 1, got {aspect}")
     check(0 <= bend <= 2, f"bend must be in [0, 2], got {bend}")
     n_variants = check_number(n_variants, 'n_variants', 1, integer=True)
-    rng = np.random.default_rng(seed); radius = 0.5 / aspect; L = 1 - 2 * radius; out = []
+    rng = np.random.default_rng(seed)
+    radius = 0.5 / aspect
+    L = 1 - 2 * radius
+    out = []
     s = np.linspace(-0.5, 0.5, n_along)
     for _ in range(n_variants):
-        k = bend * (rng.uniform(-1, 1) * 4 + rng.uniform(-1, 1) * 8 * s)   # curvature along the wire
-        ang = np.cumsum(k) * (L / (n_along - 1)); ang -= ang.mean()
+        k = bend * (rng.uniform(-1, 1) * 4 + rng.uniform(-1, 1) * 8 * s)  # curvature along the wire
+        ang = np.cumsum(k) * (L / (n_along - 1))
+        ang -= ang.mean()
         pts = np.cumsum(np.stack([np.cos(ang), np.sin(ang), 0 * ang], 1), 0) * (L / (n_along - 1))
-        v, f = _tube(pts - pts.mean(0), radius, n_around); out.append(v)
+        v, f = _tube(pts - pts.mean(0), radius, n_around)
+        out.append(v)
     f = f.astype(np.uint32)
     verts = np.stack(out).astype(np.float32)
     return MeshBank(verts, f, 'wire' if bend else 'rod', smooth=True, orient='flat')
 
 # %% ../nbs/01_shapes.ipynb #c01-020
-def load_mesh(*paths: str|Path, # PLY or OBJ files with identical vertex and face counts
-              normalize: bool=True, # centre and scale to volume-equivalent diameter 1
-              smooth: bool=True, orient: str='random', max_verts: int=20000) -> MeshBank:
+def load_mesh(
+    *paths: str | Path,  # PLY or OBJ files with identical vertex and face counts
+    normalize: bool = True,  # centre and scale to volume-equivalent diameter 1
+    smooth: bool = True,
+    orient: str = 'random',
+    max_verts: int = 20000,
+) -> MeshBank:
     "A `MeshBank` from user PLY/OBJ files."
     check(paths, "load_mesh needs at least one .ply or .obj file")
-    mi = setup_mitsuba(); vs, fs = [], None
+    mi = setup_mitsuba()
+    vs, fs = [], None
     for p in map(Path, paths):
         check(p.suffix.lower() in ('.ply', '.obj'), f"{p}: only .ply and .obj meshes are supported")
         check(p.is_file(), f"{p}: no such file")
-        try: m = mi.load_dict({'type': p.suffix.lower()[1:], 'filename': str(p)})
-        except Exception as e: raise ValueError(f"{p}: Mitsuba could not read this mesh ({e})") from e
+        try:
+            m = mi.load_dict({'type': p.suffix.lower()[1:], 'filename': str(p)})
+        except Exception as e:
+            raise ValueError(f"{p}: Mitsuba could not read this mesh ({e})") from e
         prm = mi.traverse(m)
-        v = np.array(prm['vertex_positions'], np.float32).reshape(-1, 3); f = np.array(prm['faces'], np.uint32).reshape(-1, 3)
+        v = np.array(prm['vertex_positions'], np.float32).reshape(-1, 3)
+        f = np.array(prm['faces'], np.uint32).reshape(-1, 3)
         if fs is not None and (v.shape != vs[0].shape or not np.array_equal(f, fs)):
-            raise ValueError(f"{p}: all variants must share one topology (the same {len(vs[0])} vertices, in the same order, and the same {len(fs)} faces)")
-        if len(v) > max_verts: warnings.warn(f"{p} has {len(v)} vertices; large meshes slow down every layout update")
-        vs.append(v); fs = f
+            raise ValueError(
+                f"{p}: all variants must share one topology (the same {len(vs[0])} vertices, in the same order, and "
+                f"the same {len(fs)} faces)"
+            )
+        if len(v) > max_verts:
+            warnings.warn(f"{p} has {len(v)} vertices; large meshes slow down every layout update")
+        vs.append(v)
+        fs = f
     verts = np.stack(vs)
     if normalize:
-        check(not (mesh_volume(verts, fs) <= 0).any(), "mesh encloses no positive volume (open or inside-out); use normalize=False")
+        check(
+            not (mesh_volume(verts, fs) <= 0).any(),
+            "mesh encloses no positive volume (open or inside-out); use normalize=False",
+        )
         verts = _normalize(verts, fs)
     return MeshBank(verts, fs, 'mesh', smooth=smooth, orient=orient)

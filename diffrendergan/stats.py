@@ -11,35 +11,41 @@ from .core import check
 __all__ = ['radial_power', 'grey_levels', 'soft_cdf']
 
 # %% ../nbs/07a_stats.ipynb #c07a-005
-def radial_power(x: torch.Tensor, # (B, 1, H, W) images
-                 n_bins: int=32, # rings between zero and the Nyquist frequency
-                ) -> torch.Tensor:
+def radial_power(
+    x: torch.Tensor,  # (B, 1, H, W) images
+    n_bins: int = 32,  # rings between zero and the Nyquist frequency
+) -> torch.Tensor:
     "Radially averaged power spectrum of each image after removing its mean: (B, n_bins); differentiable."
     B, _, H, W = x.shape
     p = torch.fft.fft2(x[:, 0] - x[:, 0].mean((-2, -1), keepdim=True)).abs() ** 2
-    fy, fx = torch.fft.fftfreq(H, device=x.device) * 2, torch.fft.fftfreq(W, device=x.device) * 2   # 1 at Nyquist
-    idx = (torch.sqrt(fy[:, None] ** 2 + fx[None] ** 2) * n_bins).long().flatten(); keep = idx < n_bins
+    fy, fx = torch.fft.fftfreq(H, device=x.device) * 2, torch.fft.fftfreq(W, device=x.device) * 2  # 1 at Nyquist
+    idx = (torch.sqrt(fy[:, None] ** 2 + fx[None] ** 2) * n_bins).long().flatten()
+    keep = idx < n_bins
     s = p.new_zeros(B, n_bins).index_add_(1, idx[keep], p.flatten(1)[:, keep])
     c = p.new_zeros(n_bins).index_add_(0, idx[keep], p.new_ones(int(keep.sum())))
     return s / c.clamp_min(1)
 
 # %% ../nbs/07a_stats.ipynb #c07a-008
-def grey_levels(x: torch.Tensor, # (B, 1, H, W) real images
-                n_levels: int=32, # number of levels
-                max_pixels: int=1_000_000, # quantiles of an evenly strided subset of at most this many pixels
-               ) -> tuple:
-    "Levels at the `(j + 1/2) / n_levels` quantiles of the pixels of `x`, and a step width of half their mean spacing: `(levels, tau)`."
+def grey_levels(
+    x: torch.Tensor,  # (B, 1, H, W) real images
+    n_levels: int = 32,  # number of levels
+    max_pixels: int = 1_000_000,  # quantiles of an evenly strided subset of at most this many pixels
+) -> tuple:
+    """Levels at the `(j + 1/2) / n_levels` quantiles of the pixels of `x`, and a step width of half their mean
+    spacing: `(levels, tau)`."""
     check(n_levels >= 2, f"n_levels must be >= 2, got {n_levels}")
-    v = x.detach().flatten(); v = v[::max(1, -(-len(v) // max_pixels))].float()
+    v = x.detach().flatten()
+    v = v[:: max(1, -(-len(v) // max_pixels))].float()
     levels = torch.quantile(v, (torch.arange(n_levels, dtype=v.dtype, device=v.device) + 0.5) / n_levels)
     tau = float(levels[-1] - levels[0]) / (2 * (n_levels - 1))
     check(tau > 0, "the real images have (nearly) one grey level: grey-level matching needs contrast")
     return levels.to(x.dtype), tau
 
 # %% ../nbs/07a_stats.ipynb #c07a-010
-def soft_cdf(x: torch.Tensor, # (B, 1, H, W) images
-             levels: torch.Tensor, # (L,) grey levels
-             tau: float, # width of the logistic steps
-            ) -> torch.Tensor:
+def soft_cdf(
+    x: torch.Tensor,  # (B, 1, H, W) images
+    levels: torch.Tensor,  # (L,) grey levels
+    tau: float,  # width of the logistic steps
+) -> torch.Tensor:
     "Fraction of each image's pixels below each level, with soft steps: (B, L); differentiable."
     return torch.sigmoid((levels.to(x.device, x.dtype) - x.flatten(1)[:, :, None]) / tau).mean(1)

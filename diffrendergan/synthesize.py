@@ -12,7 +12,16 @@ import torch
 import tifffile
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_same_run, read_json, check_out_dir, derive_seed, write_png
+from diffrendergan.core import (
+    atomic_write,
+    check,
+    check_number,
+    check_same_run,
+    read_json,
+    check_out_dir,
+    derive_seed,
+    write_png,
+)
 from .generator import Generator
 from .masks import masks as make_masks
 
@@ -24,22 +33,31 @@ __all__ = ['FORMATS', 'Filters', 'rejection', 'rle_encode', 'rle_decode', 'write
 @dataclass(frozen=True)
 class Filters:
     "Which rendered pairs to keep."
-    min_background: float = 0.1          # smallest share of background pixels
-    max_background: float = 0.97         # largest share of background pixels (too empty otherwise)
-    min_particles: int = 1               # fewest visible particles
-    min_contrast: float|None = 0.02      # particles' mean grey minus the background's, at least (None: no check)
+
+    min_background: float = 0.1  # smallest share of background pixels
+    max_background: float = 0.97  # largest share of background pixels (too empty otherwise)
+    min_particles: int = 1  # fewest visible particles
+    min_contrast: float | None = 0.02  # particles' mean grey minus the background's, at least (None: no check)
+
     def __post_init__(self):
-        check_number(self.min_background, 'min_background', 0, 1); check_number(self.max_background, 'max_background', 0, 1)
+        check_number(self.min_background, 'min_background', 0, 1)
+        check_number(self.max_background, 'max_background', 0, 1)
         check(self.min_background <= self.max_background, "need min_background <= max_background")
         check_number(self.min_particles, 'min_particles', 0, integer=True)
-        if self.min_contrast is not None: check_number(self.min_contrast, 'min_contrast', -1, 1, fix='None switches the check off')
+        if self.min_contrast is not None:
+            check_number(self.min_contrast, 'min_contrast', -1, 1, fix='None switches the check off')
 
-def rejection(img: np.ndarray, ids: np.ndarray, f: Filters) -> str|None:
+
+def rejection(img: np.ndarray, ids: np.ndarray, f: Filters) -> str | None:
     "Why the pair fails the filters (None: keep it)."
-    bg = ids == 0; share = float(bg.mean())
-    if share < f.min_background: return 'too little background'
-    if share > f.max_background: return 'too much background'
-    if len(np.unique(ids[ids > 0])) < f.min_particles: return 'too few particles'
+    bg = ids == 0
+    share = float(bg.mean())
+    if share < f.min_background:
+        return 'too little background'
+    if share > f.max_background:
+        return 'too much background'
+    if len(np.unique(ids[ids > 0])) < f.min_particles:
+        return 'too few particles'
     if f.min_contrast is not None and (~bg).any() and bg.any() and img[~bg].mean() - img[bg].mean() < f.min_contrast:
         return 'particles not brighter than background'
     return None
@@ -53,50 +71,85 @@ def rle_encode(mask: np.ndarray) -> dict:
     counts = runs.tolist() if not m[0] else [0] + runs.tolist()
     return {'size': [int(mask.shape[0]), int(mask.shape[1])], 'counts': [int(c) for c in counts]}
 
+
 def rle_decode(rle: dict) -> np.ndarray:
     "Binary mask (uint8) of a COCO uncompressed RLE."
-    h, w = rle['size']; v = np.zeros(h * w, np.uint8); pos, val = 0, 0
-    check(sum(rle['counts']) == h * w and min(rle['counts'], default=0) >= 0,
-          f"rle's counts add up to {sum(rle['counts'])}, not {h} x {w} = {h * w} pixels: it is not an RLE of this size")
+    h, w = rle['size']
+    v = np.zeros(h * w, np.uint8)
+    pos, val = 0, 0
+    check(
+        sum(rle['counts']) == h * w and min(rle['counts'], default=0) >= 0,
+        f"rle's counts add up to {sum(rle['counts'])}, not {h} x {w} = {h * w} pixels: it is not an RLE of this size",
+    )
     for c in rle['counts']:
-        v[pos:pos + c] = val; pos += c; val ^= 1
+        v[pos : pos + c] = val
+        pos += c
+        val ^= 1
     return v.reshape((h, w), order='F')
 
 # %% ../nbs/14_synthesize.ipynb #c14-011
 FORMATS = ('folder', 'nnunet', 'coco')
 
-def write_tiff(path: str|Path, a: np.ndarray, nm_per_px: float|None=None) -> Path:
-    "Write an array as a TIFF, atomically; with `nm_per_px`, its resolution tags say the pixel size in nm (ImageJ's convention)."
-    kw = {} if nm_per_px is None else dict(imagej=True, resolution=(1 / nm_per_px, 1 / nm_per_px), metadata={'unit': 'nm'})
+
+def write_tiff(path: str | Path, a: np.ndarray, nm_per_px: float | None = None) -> Path:
+    """Write an array as a TIFF, atomically; with `nm_per_px`, its resolution tags say the pixel size in nm (ImageJ's
+    convention)."""
+    kw = (
+        {}
+        if nm_per_px is None
+        else dict(imagej=True, resolution=(1 / nm_per_px, 1 / nm_per_px), metadata={'unit': 'nm'})
+    )
     return atomic_write(path, lambda t: tifffile.imwrite(t, a, **kw))
 
-def tiff_nm_per_px(path: str|Path) -> float|None:
+
+def tiff_nm_per_px(path: str | Path) -> float | None:
     "The pixel size in nm that `write_tiff` stored (None when the file has no nm resolution)."
     with tifffile.TiffFile(path) as tf:
         tags, meta = tf.pages[0].tags, tf.imagej_metadata or {}
-        if meta.get('unit') != 'nm' or 'XResolution' not in tags: return None
+        if meta.get('unit') != 'nm' or 'XResolution' not in tags:
+            return None
         num, den = tags['XResolution'].value
         return den / num
+
 
 def _coco_part(i: int, ids: np.ndarray) -> dict:
     anns = []
     for k in np.unique(ids[ids > 0]):
-        m = ids == k; ys, xs = np.nonzero(m)
-        anns.append({'id': int(i * 10000 + k), 'image_id': i, 'category_id': 1, 'iscrowd': 0, 'area': int(m.sum()),
-                     'bbox': [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)],
-                     'segmentation': rle_encode(m)})
-    return {'image': {'id': i, 'file_name': f'images/{i:05d}.png', 'height': int(ids.shape[0]), 'width': int(ids.shape[1])},
-            'annotations': anns}
+        m = ids == k
+        ys, xs = np.nonzero(m)
+        anns.append(
+            {
+                'id': int(i * 10000 + k),
+                'image_id': i,
+                'category_id': 1,
+                'iscrowd': 0,
+                'area': int(m.sum()),
+                'bbox': [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)],
+                'segmentation': rle_encode(m),
+            }
+        )
+    return {
+        'image': {'id': i, 'file_name': f'images/{i:05d}.png', 'height': int(ids.shape[0]), 'width': int(ids.shape[1])},
+        'annotations': anns,
+    }
+
 
 def _files(out: Path, i: int, formats: tuple, nn: Path) -> list:
     "Every file of pair `i`, in writing order."
-    f = [out/'images'/f'{i:05d}.png']
-    if 'folder' in formats: f += [out/d/f'{i:05d}.{e}' for d, e in (('semantic', 'png'), ('instances', 'tif'), ('contours', 'png'))]
-    if 'nnunet' in formats: f += [nn/'imagesTr'/f'{nn.name.split("_", 1)[1]}_{i:05d}_0000.png', nn/'labelsTr'/f'{nn.name.split("_", 1)[1]}_{i:05d}.png']
-    if 'coco' in formats: f += [out/'coco_parts'/f'{i:05d}.json']
+    f = [out / 'images' / f'{i:05d}.png']
+    if 'folder' in formats:
+        f += [out / d / f'{i:05d}.{e}' for d, e in (('semantic', 'png'), ('instances', 'tif'), ('contours', 'png'))]
+    if 'nnunet' in formats:
+        f += [
+            nn / 'imagesTr' / f'{nn.name.split("_", 1)[1]}_{i:05d}_0000.png',
+            nn / 'labelsTr' / f'{nn.name.split("_", 1)[1]}_{i:05d}.png',
+        ]
+    if 'coco' in formats:
+        f += [out / 'coco_parts' / f'{i:05d}.json']
     return f
 
-def write_pair(out: Path, i: int, img: np.ndarray, m: dict, formats: tuple, nn: Path, nm_per_px: float|None=None):
+
+def write_pair(out: Path, i: int, img: np.ndarray, m: dict, formats: tuple, nn: Path, nm_per_px: float | None = None):
     "Write pair `i` (image in [0, 1], masks from `masks`) in every format."
     files = iter(_files(out, i, formats, nn))
     g8 = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -106,21 +159,25 @@ def write_pair(out: Path, i: int, img: np.ndarray, m: dict, formats: tuple, nn: 
         write_tiff(next(files), m['instances'].astype(np.uint16), nm_per_px)
         write_png(next(files), m['contours'].astype(np.uint8))
     if 'nnunet' in formats:
-        write_png(next(files), g8); write_png(next(files), m['contours'].astype(np.uint8))
+        write_png(next(files), g8)
+        write_png(next(files), m['contours'].astype(np.uint8))
     if 'coco' in formats:
         atomic_write(next(files), lambda t: Path(t).write_text(json.dumps(_coco_part(i, m['instances']))))
 
 # %% ../nbs/14_synthesize.ipynb #c14-013
-def synthesize(gen: Generator, # a (trained) generator; its scene supplies the masks
-               n: int, # accepted pairs wanted
-               out: str|Path, # output folder (resumes when it holds a run with the same settings)
-               formats: tuple=('folder',), # any of FORMATS
-               filters: Filters=Filters(),
-               seed: int=0, # selects the layouts and noise (independent of the generator's training keys)
-               contour_width: int=1, # contour class thickness, px
-               dataset_id: int=501, name: str='DiffRenderGAN', # nnU-Net dataset number and name
-               max_tries: int|None=None, # give up after this many renders (default 20 n)
-               progress: bool=True) -> dict:
+def synthesize(
+    gen: Generator,  # a (trained) generator; its scene supplies the masks
+    n: int,  # accepted pairs wanted
+    out: str | Path,  # output folder (resumes when it holds a run with the same settings)
+    formats: tuple = ('folder',),  # any of FORMATS
+    filters: Filters = Filters(),
+    seed: int = 0,  # selects the layouts and noise (independent of the generator's training keys)
+    contour_width: int = 1,  # contour class thickness, px
+    dataset_id: int = 501,
+    name: str = 'DiffRenderGAN',  # nnU-Net dataset number and name
+    max_tries: int | None = None,  # give up after this many renders (default 20 n)
+    progress: bool = True,
+) -> dict:
     "Render, filter and write `n` image/mask pairs; returns counts of accepted and rejected pairs."
     check(isinstance(gen, Generator), f"gen must be a Generator, got {type(gen).__name__}", TypeError)
     formats = (formats,) if isinstance(formats, str) else tuple(formats)
@@ -129,62 +186,112 @@ def synthesize(gen: Generator, # a (trained) generator; its scene supplies the m
     n = check_number(n, 'n', 1, integer=True)
     seed = check_number(seed, 'seed', 0, integer=True)
     contour_width = check_number(contour_width, 'contour_width', 1, integer=True)
-    dataset_id = check_number(dataset_id, 'dataset_id', 1, 999, integer=True, fix="nnU-Net's dataset ids have three digits")
-    check(isinstance(name, str) and re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_-]*', name),
-          f"name must be letters, digits, '-' or '_' (it names nnU-Net folders and files), got {name!r}")
+    dataset_id = check_number(
+        dataset_id, 'dataset_id', 1, 999, integer=True, fix="nnU-Net's dataset ids have three digits"
+    )
+    check(
+        isinstance(name, str) and re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_-]*', name),
+        f"name must be letters, digits, '-' or '_' (it names nnU-Net folders and files), got {name!r}",
+    )
     check(isinstance(filters, Filters), f"filters must be a Filters, got {type(filters).__name__}", TypeError)
     max_tries = 20 * n if max_tries is None else check_number(max_tries, 'max_tries', 1, integer=True)
     out = check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
-    nn = out/'nnunet'/f'Dataset{dataset_id:03d}_{name}'
+    nn = out / 'nnunet' / f'Dataset{dataset_id:03d}_{name}'
     nm_per_px = gen.scene.field.nm_per_px
-    settings = {'formats': sorted(formats), 'filters': asdict(filters), 'seed': seed, 'contour_width': contour_width,
-                'dataset': nn.name, 'size': [gen.scene.field.height, gen.scene.field.width], 'nm_per_px': nm_per_px,
-                'generator': gen.describe(), 'weights': gen.weights()}
-    pf = out/'progress.json'
+    settings = {
+        'formats': sorted(formats),
+        'filters': asdict(filters),
+        'seed': seed,
+        'contour_width': contour_width,
+        'dataset': nn.name,
+        'size': [gen.scene.field.height, gen.scene.field.width],
+        'nm_per_px': nm_per_px,
+        'generator': gen.describe(),
+        'weights': gen.weights(),
+    }
+    pf = out / 'progress.json'
     state = read_json(pf) if pf.exists() else {'settings': settings, 'done': 0, 'key': 0, 'rejected': {}}
     check_same_run(pf, state.get('settings'), settings)
-    check(state['done'] <= n, f"{out} already holds {state['done']} pairs, more than n={n}: ask for n >= {state['done']} "
-                              f"to extend it, or write to a new folder")
-    for f in _files(out, state['done'], formats, nn): f.unlink(missing_ok=True)     # a pair cut short
+    check(
+        state['done'] <= n,
+        f"{out} already holds {state['done']} pairs, more than n={n}: ask for n >= {state['done']} "
+        f"to extend it, or write to a new folder",
+    )
+    for f in _files(out, state['done'], formats, nn):
+        f.unlink(missing_ok=True)  # a pair cut short
     bar = tqdm(total=n, initial=state['done'], disable=not progress, desc='pairs')
     while state['done'] < n:
         if state['key'] >= max_tries:
-            raise RuntimeError(f"only {state['done']} of {n} pairs passed the filters in {max_tries} renders "
-                               f"(rejected: {state['rejected']}); relax `filters` or check the generator")
-        k = state['key']; layout = gen.sampler(derive_seed(seed, k, stream='synth_layout'))
-        with torch.no_grad(): img = gen(derive_seed(seed, k, stream='synth_image'), layout=layout)[0][0, 0].cpu().numpy()
+            raise RuntimeError(
+                f"only {state['done']} of {n} pairs passed the filters in {max_tries} renders "
+                f"(rejected: {state['rejected']}); relax `filters` or check the generator"
+            )
+        k = state['key']
+        layout = gen.sampler(derive_seed(seed, k, stream='synth_layout'))
+        with torch.no_grad():
+            img = gen(derive_seed(seed, k, stream='synth_image'), layout=layout)[0][0, 0].cpu().numpy()
         m = make_masks(gen.scene, layout, width=contour_width)
         why = rejection(img, m['instances'], filters)
-        if why: state['rejected'][why] = state['rejected'].get(why, 0) + 1
+        if why:
+            state['rejected'][why] = state['rejected'].get(why, 0) + 1
         else:
-            write_pair(out, state['done'], img, m, formats, nn, nm_per_px); state['done'] += 1; bar.update(1)
+            write_pair(out, state['done'], img, m, formats, nn, nm_per_px)
+            state['done'] += 1
+            bar.update(1)
         state['key'] += 1
         atomic_write(pf, lambda t: Path(t).write_text(json.dumps(state)))
     bar.close()
     if 'nnunet' in formats:
-        ds = {'channel_names': {'0': 'SEM'}, 'labels': {'background': 0, 'particle': 1, 'contour': 2},
-              'numTraining': state['done'], 'file_ending': '.png', 'name': name, 'nm_per_px': nm_per_px,
-              'description': f'synthetic micrographs rendered by diffrendergan with exact masks, {nm_per_px} nm per pixel'}
-        atomic_write(nn/'dataset.json', lambda t: Path(t).write_text(json.dumps(ds, indent=2)))
+        ds = {
+            'channel_names': {'0': 'SEM'},
+            'labels': {'background': 0, 'particle': 1, 'contour': 2},
+            'numTraining': state['done'],
+            'file_ending': '.png',
+            'name': name,
+            'nm_per_px': nm_per_px,
+            'description': f'synthetic micrographs with exact masks (diffrendergan), {nm_per_px} nm per pixel',
+        }
+        atomic_write(nn / 'dataset.json', lambda t: Path(t).write_text(json.dumps(ds, indent=2)))
     if 'coco' in formats:
-        parts = [read_json(out/'coco_parts'/f'{i:05d}.json') for i in range(state['done'])]
-        info = {'description': f'{name}: synthetic micrographs rendered by diffrendergan with exact masks', 'version': '1.0',
-                'year': datetime.date.today().year, 'contributor': 'diffrendergan', 'nm_per_px': nm_per_px,
-                'date_created': datetime.date.today().isoformat()}
-        coco = {'info': info, 'licenses': [], 'images': [p['image'] for p in parts],
-                'annotations': [a for p in parts for a in p['annotations']], 'categories': [{'id': 1, 'name': 'particle'}]}
-        atomic_write(out/'coco.json', lambda t: Path(t).write_text(json.dumps(coco)))
+        parts = [read_json(out / 'coco_parts' / f'{i:05d}.json') for i in range(state['done'])]
+        info = {
+            'description': f'{name}: synthetic micrographs rendered by diffrendergan with exact masks',
+            'version': '1.0',
+            'year': datetime.date.today().year,
+            'contributor': 'diffrendergan',
+            'nm_per_px': nm_per_px,
+            'date_created': datetime.date.today().isoformat(),
+        }
+        coco = {
+            'info': info,
+            'licenses': [],
+            'images': [p['image'] for p in parts],
+            'annotations': [a for p in parts for a in p['annotations']],
+            'categories': [{'id': 1, 'name': 'particle'}],
+        }
+        atomic_write(out / 'coco.json', lambda t: Path(t).write_text(json.dumps(coco)))
     return {'accepted': state['done'], 'renders': state['key'], 'rejected': state['rejected'], 'out': str(out)}
 
 # %% ../nbs/14_synthesize.ipynb #c14-015
-def load_pair(out: str|Path, i: int) -> dict:
+def load_pair(out: str | Path, i: int) -> dict:
     "Image (float [0, 1]), semantic, instances and contours of pair `i` of a folder-format dataset."
     out = Path(out)
-    files = [out/'images'/f'{i:05d}.png', out/'semantic'/f'{i:05d}.png', out/'instances'/f'{i:05d}.tif', out/'contours'/f'{i:05d}.png']
+    files = [
+        out / 'images' / f'{i:05d}.png',
+        out / 'semantic' / f'{i:05d}.png',
+        out / 'instances' / f'{i:05d}.tif',
+        out / 'contours' / f'{i:05d}.png',
+    ]
     missing = [str(f) for f in files if not f.is_file()]
-    check(not missing, f"pair {i} of {out} is incomplete or absent (missing {missing}): is it a folder-format dataset with more than {i} pairs?")
-    return {'image': np.asarray(Image.open(out/'images'/f'{i:05d}.png'), np.float32) / 255,
-            'semantic': (np.asarray(Image.open(out/'semantic'/f'{i:05d}.png')) > 0).astype(np.uint8),
-            'instances': tifffile.imread(out/'instances'/f'{i:05d}.tif').astype(np.int32),
-            'contours': np.asarray(Image.open(out/'contours'/f'{i:05d}.png'))}
+    check(
+        not missing,
+        f"pair {i} of {out} is incomplete or absent (missing {missing}): is it a folder-format dataset with more than "
+        f"{i} pairs?",
+    )
+    return {
+        'image': np.asarray(Image.open(out / 'images' / f'{i:05d}.png'), np.float32) / 255,
+        'semantic': (np.asarray(Image.open(out / 'semantic' / f'{i:05d}.png')) > 0).astype(np.uint8),
+        'instances': tifffile.imread(out / 'instances' / f'{i:05d}.tif').astype(np.int32),
+        'contours': np.asarray(Image.open(out / 'contours' / f'{i:05d}.png')),
+    }

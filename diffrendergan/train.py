@@ -9,7 +9,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_choice, check_same_run, digest, load_checkpoint, architecture, derive_seed, write_png
+from diffrendergan.core import (
+    atomic_write,
+    check,
+    check_number,
+    check_choice,
+    check_same_run,
+    digest,
+    load_checkpoint,
+    architecture,
+    derive_seed,
+    write_png,
+)
 from .augment import AUGMENTS
 from .generator import Generator
 from .augment import diff_augment, AdaptiveP
@@ -23,22 +34,31 @@ __all__ = ['MatchStats', 'GANTrainer', 'save_grid']
 
 # %% ../nbs/12_train.ipynb #c12-005
 class MatchStats:
-    "The reals' mean radial power spectrum and grey-level histogram, their weight matrix, and the fakes' running mean: the state of statistics matching."
-    def __init__(self, reals: torch.Tensor, # (N, 1, H, W) real patches, N >= 2
-                 stats: tuple=('spectrum', 'histogram'), # 'spectrum' (`radial_power`) and/or 'histogram' (`soft_cdf`)
-                 n_bins: int=32, n_levels: int=32, # rings of the spectrum, levels of the histogram
-                 decay: float=0.98, # running-mean decay of the fakes' statistics
-                 shrink: float=0.1, # `match_metric`'s shrinkage
-                ):
+    """The reals' mean radial power spectrum and grey-level histogram, their weight matrix, and the fakes' running
+    mean: the state of statistics matching."""
+
+    def __init__(
+        self,
+        reals: torch.Tensor,  # (N, 1, H, W) real patches, N >= 2
+        stats: tuple = ('spectrum', 'histogram'),  # 'spectrum' (`radial_power`) and/or 'histogram' (`soft_cdf`)
+        n_bins: int = 32,
+        n_levels: int = 32,  # rings of the spectrum, levels of the histogram
+        decay: float = 0.98,  # running-mean decay of the fakes' statistics
+        shrink: float = 0.1,  # `match_metric`'s shrinkage
+    ):
         stats = (stats,) if isinstance(stats, str) else tuple(stats)
-        check(stats and (not set(stats) - {'spectrum', 'histogram'}), f"stats must name 'spectrum' and/or 'histogram', got {stats}")
+        check(
+            stats and (not set(stats) - {'spectrum', 'histogram'}),
+            f"stats must name 'spectrum' and/or 'histogram', got {stats}",
+        )
         check(0 <= decay < 1, f"decay must be in [0, 1), got {decay}")
         self.stats, self.n_bins, self.decay, self.shape = stats, n_bins, decay, tuple(reals.shape[-2:])
         self.levels, self.tau = grey_levels(reals, n_levels) if 'histogram' in stats else (None, None)
-        S = self._all(reals); mean = S.mean(0)
+        S = self._all(reals)
+        mean = S.mean(0)
         log = torch.tensor([True] * n_bins * ('spectrum' in stats) + [False] * n_levels * ('histogram' in stats))
-        top = mean[log].max() if log.any() else 1.
-        self.keep = ~log | (mean > 1e-9 * top)                       # drop the empty (mean-removed) DC ring
+        top = mean[log].max() if log.any() else 1.0
+        self.keep = ~log | (mean > 1e-9 * top)  # drop the empty (mean-removed) DC ring
         self.log, S = log[self.keep], S[:, self.keep]
         self.ref = S.mean(0)
         self.M = match_metric(self.deviations(S), shrink)
@@ -47,74 +67,107 @@ class MatchStats:
     def _all(self, x: torch.Tensor) -> torch.Tensor:
         "All statistics of each image (B, n_bins + n_levels), checked against the reals' size."
         if tuple(x.shape[-2:]) != self.shape:
-            raise ValueError(f"statistics matching compares images of one size: the real patches are {self.shape}, the fakes "
-                             f"{tuple(x.shape[-2:])}; cut real patches of the generator's field size")
+            raise ValueError(
+                f"statistics matching compares images of one size: the real patches are {self.shape}, the fakes "
+                f"{tuple(x.shape[-2:])}; cut real patches of the generator's field size"
+            )
         out = []
-        for c in x.split(16):                                         # the soft histogram holds pixels x levels values per image
+        for c in x.split(16):  # the soft histogram holds pixels x levels values per image
             parts = [radial_power(c, self.n_bins)] if 'spectrum' in self.stats else []
-            if 'histogram' in self.stats: parts.append(soft_cdf(c, self.levels, self.tau))
+            if 'histogram' in self.stats:
+                parts.append(soft_cdf(c, self.levels, self.tau))
             out.append(torch.cat(parts, 1))
         return torch.cat(out)
 
     def deviations(self, S: torch.Tensor) -> torch.Tensor:
-        "Deviations (B, D) of single images' statistics from the reals' mean: relative for the powers (to first order, the log)."
+        """Deviations (B, D) of single images' statistics from the reals' mean: relative for the powers (to first
+        order, the log)."""
         return torch.where(self.log, S / self.ref - 1, S - self.ref)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         "The matched statistics of each image: (B, D); differentiable."
         return self._all(x)[:, self.keep.to(x.device)]
 
-    def weights(self) -> torch.Tensor|None:
+    def weights(self) -> torch.Tensor | None:
         "Per-statistic weights of the pull (`match_weights`); None before the first update."
-        return None if self.ema is None else match_weights(self.ema, self.ref.to(self.ema), self.M, self.log.to(self.ema.device))
+        return (
+            None
+            if self.ema is None
+            else match_weights(self.ema, self.ref.to(self.ema), self.M, self.log.to(self.ema.device))
+        )
 
     def update(self, z: torch.Tensor):
         "Fold the statistics (B, D) of a batch of fakes into the running mean."
         z = z.detach().mean(0)
         self.ema = z if self.ema is None else self.decay * self.ema + (1 - self.decay) * z
 
-    def mismatch(self) -> float|None:
-        "RMS mismatch between the fakes' running mean and the reals' mean, in units of the reals' spread per image (`sqrt(dz^T M dz / D)`)."
-        if self.ema is None: return None
+    def mismatch(self) -> float | None:
+        """RMS mismatch between the fakes' running mean and the reals' mean, in units of the reals' spread per image
+        (`sqrt(dz^T M dz / D)`)."""
+        if self.ema is None:
+            return None
         dz = match_residual(self.ema.cpu(), self.ref, self.log)
         return float((dz @ self.M @ dz / len(dz)).clamp_min(0).sqrt())
 
 # %% ../nbs/12_train.ipynb #c12-007
 class GANTrainer:
     "Train a `Generator` against real patches; checkpoints, logs and best model in `out`."
-    def __init__(self, gen: Generator, disc: torch.nn.Module,
-                 reals, # a PatchDataset (anything with `sample(n, generator)`) or a (N, 1, H, W) tensor
-                 out: str|Path|None=None, # folder for checkpoints, history and image grids (None: keep nothing)
-                 loss: str='lsgan', batch_size: int=1,
-                 lr_g: float=0.02, # learning rate of the global parameter logits (the MLP gets lr_g / 10)
-                 lr_d: float=2e-4, betas: tuple=(0.5, 0.99),
-                 r1_gamma: float=0.1, r1_every: int=4, # R1 weight, and apply it every this many steps (lazy)
-                 policy: str='flip,rot90,translation,cutout,color', aug_p: float=0.2,
-                 ada_target: float|None=0.6, # adaptive augmentation target r_t (None: fixed aug_p)
-                 steps_per_epoch: int=50, n_metric: int=16, # fakes and reals per realism evaluation
-                 lr_final: float=1.0, # cosine decay of both learning rates to this fraction by the last epoch of `fit`
-                 match: float=0., # weight of matching the reals' statistics in the generator's loss (0: the adversarial loss alone)
-                 match_stats: tuple=('spectrum', 'histogram'), # which statistics (`MatchStats`)
-                 n_match: int=256, match_decay: float=0.98, # real patches for the reference statistics; running-mean decay of the fakes'
-                 seed: int=0, callbacks: tuple=(),
-                 checkpoint_every: int|None=None, # also save `last.pt` every this many steps inside an epoch (None: at epoch ends)
-                ):
+
+    def __init__(
+        self,
+        gen: Generator,
+        disc: torch.nn.Module,
+        reals,  # a PatchDataset (anything with `sample(n, generator)`) or a (N, 1, H, W) tensor
+        out: str | Path | None = None,  # folder for checkpoints, history and image grids (None: keep nothing)
+        loss: str = 'lsgan',
+        batch_size: int = 1,
+        lr_g: float = 0.02,  # learning rate of the global parameter logits (the MLP gets lr_g / 10)
+        lr_d: float = 2e-4,
+        betas: tuple = (0.5, 0.99),
+        r1_gamma: float = 0.1,
+        r1_every: int = 4,  # R1 weight, and apply it every this many steps (lazy)
+        policy: str = 'flip,rot90,translation,cutout,color',
+        aug_p: float = 0.2,
+        ada_target: float | None = 0.6,  # adaptive augmentation target r_t (None: fixed aug_p)
+        steps_per_epoch: int = 50,
+        n_metric: int = 16,  # fakes and reals per realism evaluation
+        lr_final: float = 1.0,  # cosine decay of both learning rates to this fraction by the last epoch of `fit`
+        match: float = 0.0,  # weight of matching the reals' statistics in the generator's loss (0: adversarial only)
+        match_stats: tuple = ('spectrum', 'histogram'),  # which statistics (`MatchStats`)
+        n_match: int = 256,
+        match_decay: float = 0.98,  # real patches for the reference statistics; running-mean decay of the fakes'
+        seed: int = 0,
+        callbacks: tuple = (),
+        checkpoint_every: int
+        | None = None,  # also save `last.pt` every this many steps inside an epoch (None: at epoch ends)
+    ):
         check_choice(loss, 'loss', ('lsgan', 'nonsat', 'hinge'))
         self.settings = dict(
-            loss=loss, batch_size=check_number(batch_size, 'batch_size', 1, integer=True),
-            lr_g=check_number(lr_g, 'lr_g', 0, lo_open=True), lr_d=check_number(lr_d, 'lr_d', 0, fix='0 freezes the discriminator'),
+            loss=loss,
+            batch_size=check_number(batch_size, 'batch_size', 1, integer=True),
+            lr_g=check_number(lr_g, 'lr_g', 0, lo_open=True),
+            lr_d=check_number(lr_d, 'lr_d', 0, fix='0 freezes the discriminator'),
             betas=[check_number(b, f'betas[{i}]', 0, 1, hi_open=True) for i, b in enumerate(_pair_of(betas, 'betas'))],
-            r1_gamma=check_number(r1_gamma, 'r1_gamma', 0), r1_every=check_number(r1_every, 'r1_every', 1, integer=True),
-            policy=_check_policy(policy), aug_p=check_number(aug_p, 'aug_p', 0, 1),
+            r1_gamma=check_number(r1_gamma, 'r1_gamma', 0),
+            r1_every=check_number(r1_every, 'r1_every', 1, integer=True),
+            policy=_check_policy(policy),
+            aug_p=check_number(aug_p, 'aug_p', 0, 1),
             ada_target=None if ada_target is None else check_number(ada_target, 'ada_target', -1, 1),
             steps_per_epoch=check_number(steps_per_epoch, 'steps_per_epoch', 1, integer=True),
-            n_metric=check_number(n_metric, 'n_metric', 2, integer=True, fix='the realism metrics compare at least 2 images'),
-            lr_final=check_number(lr_final, 'lr_final', 0, 1), match=check_number(match, 'match', 0),
+            n_metric=check_number(
+                n_metric, 'n_metric', 2, integer=True, fix='the realism metrics compare at least 2 images'
+            ),
+            lr_final=check_number(lr_final, 'lr_final', 0, 1),
+            match=check_number(match, 'match', 0),
             match_stats=list((match_stats,) if isinstance(match_stats, str) else match_stats),
-            n_match=check_number(n_match, 'n_match', 2, integer=True), match_decay=check_number(match_decay, 'match_decay', 0, 1, hi_open=True),
-            seed=check_number(seed, 'seed', 0, integer=True))
-        self.checkpoint_every = None if checkpoint_every is None else check_number(checkpoint_every, 'checkpoint_every', 1, integer=True)
-        self._logs = []                                               # the steps of the epoch under way
+            n_match=check_number(n_match, 'n_match', 2, integer=True),
+            match_decay=check_number(match_decay, 'match_decay', 0, 1, hi_open=True),
+            seed=check_number(seed, 'seed', 0, integer=True),
+        )
+        self.checkpoint_every = (
+            None if checkpoint_every is None else check_number(checkpoint_every, 'checkpoint_every', 1, integer=True)
+        )
+        self._logs = []  # the steps of the epoch under way
         self.gen, self.disc, self.loss, self.batch_size = gen, disc, loss, batch_size
         self.reals = reals if hasattr(reals, 'sample') else _TensorReals(reals)
         self.out = Path(out) if out else None
@@ -122,25 +175,30 @@ class GANTrainer:
         self.steps_per_epoch, self.n_metric, self.callbacks = steps_per_epoch, n_metric, list(callbacks)
         head = gen.head
         groups = [{'params': [head.logits], 'lr': lr_g}]
-        if head.mlp is not None: groups.append({'params': head.mlp.parameters(), 'lr': lr_g / 10})
+        if head.mlp is not None:
+            groups.append({'params': head.mlp.parameters(), 'lr': lr_g / 10})
         self.opt_g = torch.optim.Adam(groups, betas=betas)
         self.opt_d = torch.optim.Adam(disc.parameters(), lr=lr_d, betas=betas)
-        self.ada = AdaptiveP(target=ada_target, p=aug_p, midpoint=real_midpoint(loss)) if ada_target is not None else None
+        self.ada = (
+            AdaptiveP(target=ada_target, p=aug_p, midpoint=real_midpoint(loss)) if ada_target is not None else None
+        )
         self.aug_p, self.lr_final, self.total_steps = aug_p, lr_final, None
         for o in (self.opt_g, self.opt_d):
-            for grp in o.param_groups: grp['lr0'] = grp['lr']
+            for grp in o.param_groups:
+                grp['lr0'] = grp['lr']
         self.step_i, self.epoch, self.history, self.best = 0, 0, [], math.inf
         g = torch.Generator().manual_seed(derive_seed(seed, stream='metric_reals'))
-        self.metric_reals = self.reals.sample(n_metric, g)            # fixed for every evaluation
+        self.metric_reals = self.reals.sample(n_metric, g)  # fixed for every evaluation
         _check_reals(self.metric_reals, getattr(self.reals, 'nm_per_px', None), gen.scene.field)
-        self.metric_keys = [10**8 + i for i in range(n_metric)]       # fixed fake keys: metric changes = parameter changes
+        self.metric_keys = [10**8 + i for i in range(n_metric)]  # fixed fake keys: metric changes = parameter changes
         self.match, self.matcher = match, None
-        if match:                                                     # the reals' statistics, once
+        if match:  # the reals' statistics, once
             ref = self.reals.sample(n_match, torch.Generator().manual_seed(derive_seed(seed, stream='match_reals')))
             self.matcher = MatchStats(ref, match_stats, decay=match_decay)
 
     @property
-    def p(self) -> float: return self.ada.p if self.ada else self.aug_p
+    def p(self) -> float:
+        return self.ada.p if self.ada else self.aug_p
 
 # %% ../nbs/12_train.ipynb #c12-007t
 @patch
@@ -164,7 +222,7 @@ def _generator_update(self: GANTrainer, rng: torch.Generator) -> tuple:
     self.opt_g.zero_grad()
     matcher = self.matcher
     match_w = matcher.weights() if matcher else None
-    fakes, fake_stats, values, loss_total = [], [], [], 0.
+    fakes, fake_stats, values, loss_total = [], [], [], 0.0
     for i in range(batch):
         fake, _, params = self.gen(step_key * batch + i)
         loss_fake = g_loss(self.disc(diff_augment(fake, self.p, self.policy, rng)), self.loss) / batch
@@ -172,13 +230,15 @@ def _generator_update(self: GANTrainer, rng: torch.Generator) -> tuple:
         if matcher:
             stats = matcher(fake)[0]
             fake_stats.append(stats.detach())
-            if match_w is not None: loss_fake = loss_fake + self.match * (match_w.to(stats) * stats).sum() / batch
+            if match_w is not None:
+                loss_fake = loss_fake + self.match * (match_w.to(stats) * stats).sum() / batch
         loss_fake.backward()
         fakes.append(fake.detach())
         values.append({n: float(params[n].detach()) for n in self.gen.head.learn})
     self.opt_g.step()
     self.disc.requires_grad_(True)
-    if fake_stats: matcher.update(torch.stack(fake_stats))
+    if fake_stats:
+        matcher.update(torch.stack(fake_stats))
     return torch.cat(fakes), loss_total, values
 
 # %% ../nbs/12_train.ipynb #c12-007x
@@ -187,7 +247,8 @@ def _discriminator_update(self: GANTrainer, fakes: torch.Tensor, rng: torch.Gene
     "One discriminator step on `fakes` against as many real patches: (discriminator loss, R1 penalty)."
     real = self.reals.sample(len(fakes), rng)
     with_r1 = self.r1_gamma > 0 and self.step_i % self.r1_every == 0
-    if with_r1: real.requires_grad_(True)
+    if with_r1:
+        real.requires_grad_(True)
     out_real = self.disc(diff_augment(real, self.p, self.policy, rng))
     out_fake = self.disc(diff_augment(fakes, self.p, self.policy, rng))
     loss_d = d_loss(out_real, out_fake, self.loss)
@@ -195,7 +256,8 @@ def _discriminator_update(self: GANTrainer, fakes: torch.Tensor, rng: torch.Gene
     self.opt_d.zero_grad()
     (loss_d + penalty).backward()
     self.opt_d.step()
-    if self.ada: self.ada.update(out_real if torch.is_tensor(out_real) else torch.cat([o.flatten() for o in out_real]))
+    if self.ada:
+        self.ada.update(out_real if torch.is_tensor(out_real) else torch.cat([o.flatten() for o in out_real]))
     return loss_d, penalty
 
 # %% ../nbs/12_train.ipynb #c12-007y
@@ -207,73 +269,128 @@ def step(self: GANTrainer) -> dict:
     fakes, loss_g, values = self._generator_update(rng)
     loss_d, penalty = self._discriminator_update(fakes, rng)
     self.step_i += 1
-    return {'d_loss': float(loss_d.detach()), 'g_loss': loss_g, 'r1': float(penalty.detach()), 'p': self.p, 'params': values}
+    return {
+        'd_loss': float(loss_d.detach()),
+        'g_loss': loss_g,
+        'r1': float(penalty.detach()),
+        'p': self.p,
+        'params': values,
+    }
 
 # %% ../nbs/12_train.ipynb #c12-007a
 def _pair_of(value, name: str) -> tuple:
     "`value` as a pair of numbers, or an error naming `name`."
-    check(isinstance(value, (tuple, list)) and len(value) == 2, f"{name} must be a pair of numbers, got {value!r}", TypeError)
+    check(
+        isinstance(value, (tuple, list)) and len(value) == 2,
+        f"{name} must be a pair of numbers, got {value!r}",
+        TypeError,
+    )
     return tuple(value)
+
 
 def _check_policy(policy: str) -> str:
     "A DiffAugment policy string whose names are all in `AUGMENTS`."
-    check(isinstance(policy, str), f"policy must be a comma-separated string of {list(AUGMENTS)}, got {policy!r}", TypeError)
+    check(
+        isinstance(policy, str),
+        f"policy must be a comma-separated string of {list(AUGMENTS)}, got {policy!r}",
+        TypeError,
+    )
     bad = [n for n in (n.strip() for n in policy.split(',')) if n and n not in AUGMENTS]
     check(not bad, f"policy names unknown augmentation(s) {bad}; choose from {list(AUGMENTS)} ('' for none)")
     return policy
 
-def _check_reals(sample: torch.Tensor, nm_per_px: float|None, field) -> None:
+
+def _check_reals(sample: torch.Tensor, nm_per_px: float | None, field) -> None:
     "Real patches must be finite, of the generator's field size and (where they say) of its pixel size."
-    check(sample.dim() == 4 and sample.shape[1] == 1, f"reals must give (N, 1, H, W) patches, got {tuple(sample.shape)}")
+    check(
+        sample.dim() == 4 and sample.shape[1] == 1, f"reals must give (N, 1, H, W) patches, got {tuple(sample.shape)}"
+    )
     size, want = tuple(sample.shape[-2:]), (field.height, field.width)
-    check(size == want, f"the real patches are {size[0]}x{size[1]} px but the generator renders {want[0]}x{want[1]} px: "
-                        f"cut patches of the generator's field size (PatchDataset(..., patch={field.height}))")
+    check(
+        size == want,
+        f"the real patches are {size[0]}x{size[1]} px but the generator renders {want[0]}x{want[1]} px: "
+        f"cut patches of the generator's field size (PatchDataset(..., patch={field.height}))",
+    )
     check(bool(torch.isfinite(sample).all()), "the real patches contain NaN or infinite values: check the images")
     if nm_per_px is not None:
-        check(math.isclose(nm_per_px, field.nm_per_px, rel_tol=1e-6),
-              f"the real images have {nm_per_px} nm/px but the generator's Field has {field.nm_per_px} nm/px: "
-              f"use Field(..., nm_per_px={nm_per_px}) for the generator (or resample the images)")
+        check(
+            math.isclose(nm_per_px, field.nm_per_px, rel_tol=1e-6),
+            f"the real images have {nm_per_px} nm/px but the generator's Field has {field.nm_per_px} nm/px: "
+            f"use Field(..., nm_per_px={nm_per_px}) for the generator (or resample the images)",
+        )
 
 # %% ../nbs/12_train.ipynb #c12-008
 class _TensorReals:
     "Real patches held in one (N, 1, H, W) tensor."
+
     def __init__(self, x):
-        check(torch.is_tensor(x) and x.dim() == 4 and x.shape[1] == 1, "reals must be a PatchDataset or a (N, 1, H, W) tensor")
+        check(
+            torch.is_tensor(x) and x.dim() == 4 and x.shape[1] == 1,
+            "reals must be a PatchDataset or a (N, 1, H, W) tensor",
+        )
         self.x = x
-    def sample(self, n, generator=None): return self.x[torch.randint(len(self.x), (n,), generator=generator)]
+
+    def sample(self, n, generator=None):
+        return self.x[torch.randint(len(self.x), (n,), generator=generator)]
 
 # %% ../nbs/12_train.ipynb #c12-010
-def _save(path, obj): atomic_write(path, lambda t: torch.save(obj, t))
+def _save(path, obj):
+    atomic_write(path, lambda t: torch.save(obj, t))
+
 
 @patch
 def run_record(self: GANTrainer) -> dict:
     "What defines this run: resuming a checkpoint whose record differs is refused."
-    return {**self.settings, **self.gen.describe(), 'discriminator_net': architecture(self.disc), 'reals': digest(self.metric_reals),
-            'schedule_steps': self.total_steps if self.settings['lr_final'] != 1.0 else None}
+    return {
+        **self.settings,
+        **self.gen.describe(),
+        'discriminator_net': architecture(self.disc),
+        'reals': digest(self.metric_reals),
+        'schedule_steps': self.total_steps if self.settings['lr_final'] != 1.0 else None,
+    }
+
 
 @patch
 def state(self: GANTrainer) -> dict:
-    "Everything needed to resume: models, optimisers, ADA, counters, history, the unfinished epoch's logs, the run record."
-    return {'gen': self.gen.state_dict(), 'disc': self.disc.state_dict(), 'opt_g': self.opt_g.state_dict(),
-            'opt_d': self.opt_d.state_dict(), 'ada': self.ada.state_dict() if self.ada else None, 'step': self.step_i,
-            'epoch': self.epoch, 'history': self.history, 'best': self.best, 'torch_rng': torch.get_rng_state(),
-            'match_ema': self.matcher.ema if self.matcher else None, 'epoch_logs': self._logs, 'run': self.run_record()}
+    """Everything needed to resume: models, optimisers, ADA, counters, history, the unfinished epoch's logs, the run
+    record."""
+    return {
+        'gen': self.gen.state_dict(),
+        'disc': self.disc.state_dict(),
+        'opt_g': self.opt_g.state_dict(),
+        'opt_d': self.opt_d.state_dict(),
+        'ada': self.ada.state_dict() if self.ada else None,
+        'step': self.step_i,
+        'epoch': self.epoch,
+        'history': self.history,
+        'best': self.best,
+        'torch_rng': torch.get_rng_state(),
+        'match_ema': self.matcher.ema if self.matcher else None,
+        'epoch_logs': self._logs,
+        'run': self.run_record(),
+    }
+
 
 @patch
-def load(self: GANTrainer, path: str|Path):
+def load(self: GANTrainer, path: str | Path):
     "Restore a checkpoint written by `fit`, after checking that it belongs to a run defined like this one."
     ck = load_checkpoint(path)
     stored, current = ck.get('run'), self.run_record()
-    if stored is not None and self.total_steps is None:            # loaded outside `fit`: no schedule to compare
+    if stored is not None and self.total_steps is None:  # loaded outside `fit`: no schedule to compare
         stored, current = {**stored, 'schedule_steps': None}, {**current, 'schedule_steps': None}
     check_same_run(path, stored, current)
-    self.gen.load_state_dict(ck['gen']); self.disc.load_state_dict(ck['disc'])
-    self.opt_g.load_state_dict(ck['opt_g']); self.opt_d.load_state_dict(ck['opt_d'])
-    if self.ada and ck['ada']: self.ada.load_state_dict(ck['ada'])
+    self.gen.load_state_dict(ck['gen'])
+    self.disc.load_state_dict(ck['disc'])
+    self.opt_g.load_state_dict(ck['opt_g'])
+    self.opt_d.load_state_dict(ck['opt_d'])
+    if self.ada and ck['ada']:
+        self.ada.load_state_dict(ck['ada'])
     self.step_i, self.epoch, self.history, self.best = ck['step'], ck['epoch'], ck['history'], ck['best']
     self._logs = list(ck.get('epoch_logs', []))
-    if self.matcher: self.matcher.ema = ck.get('match_ema')
+    if self.matcher:
+        self.matcher.ema = ck.get('match_ema')
     torch.set_rng_state(ck['torch_rng'])
+
 
 @patch
 @torch.no_grad()
@@ -284,28 +401,45 @@ def evaluate(self: GANTrainer) -> dict:
 # %% ../nbs/12_train.ipynb #c12-010a
 def _epoch_entry(self, logs: list, seconds: float) -> dict:
     "The history entry of the epoch just finished."
-    return {'epoch': self.epoch, 'step': self.step_i, 's_per_step': seconds, 'p': self.p,
-            'd_loss': float(np.mean([l['d_loss'] for l in logs])), 'g_loss': float(np.mean([l['g_loss'] for l in logs])),
-            'params': {n: [v[n] for l in logs for v in l['params']] for n in self.gen.head.learn},
-            'realism': self.evaluate(),
-            'match': self.matcher.mismatch() if self.matcher else None}
+    return {
+        'epoch': self.epoch,
+        'step': self.step_i,
+        's_per_step': seconds,
+        'p': self.p,
+        'd_loss': float(np.mean([l['d_loss'] for l in logs])),
+        'g_loss': float(np.mean([l['g_loss'] for l in logs])),
+        'params': {n: [v[n] for l in logs for v in l['params']] for n in self.gen.head.learn},
+        'realism': self.evaluate(),
+        'match': self.matcher.mismatch() if self.matcher else None,
+    }
+
 
 @patch
-def fit(self: GANTrainer, n_epochs: int, progress: bool=True) -> list:
+def fit(self: GANTrainer, n_epochs: int, progress: bool = True) -> list:
     "Train until `n_epochs` epochs are done (resuming from `out/last.pt` if present); returns the history."
-    n_epochs = check_number(n_epochs, 'n_epochs', 1, integer=True, fix='it counts epochs in total, resumed ones included')
+    n_epochs = check_number(
+        n_epochs, 'n_epochs', 1, integer=True, fix='it counts epochs in total, resumed ones included'
+    )
     self.total_steps = n_epochs * self.steps_per_epoch
-    if self.out and (self.out/'last.pt').exists() and self.step_i == 0: self.load(self.out/'last.pt')
+    if self.out and (self.out / 'last.pt').exists() and self.step_i == 0:
+        self.load(self.out / 'last.pt')
     while self.epoch < n_epochs:
         t0, done = time.perf_counter(), self.step_i - self.epoch * self.steps_per_epoch
-        for _ in tqdm(range(done, self.steps_per_epoch), desc=f'epoch {self.epoch + 1}/{n_epochs}', disable=not progress,
-                      leave=False, initial=done, total=self.steps_per_epoch):
+        for _ in tqdm(
+            range(done, self.steps_per_epoch),
+            desc=f'epoch {self.epoch + 1}/{n_epochs}',
+            disable=not progress,
+            leave=False,
+            initial=done,
+            total=self.steps_per_epoch,
+        ):
             self._logs.append(self.step())
             for cb in self.callbacks:
-                if hasattr(cb, 'after_step'): cb.after_step(self, self._logs[-1])
+                if hasattr(cb, 'after_step'):
+                    cb.after_step(self, self._logs[-1])
             inside = self.step_i % self.steps_per_epoch != 0
             if self.out and self.checkpoint_every and inside and self.step_i % self.checkpoint_every == 0:
-                _save(self.out/'last.pt', self.state())
+                _save(self.out / 'last.pt', self.state())
         dt = (time.perf_counter() - t0) / max(self.steps_per_epoch - done, 1)
         self.epoch += 1
         entry = _epoch_entry(self, self._logs, dt)
@@ -314,20 +448,28 @@ def fit(self: GANTrainer, n_epochs: int, progress: bool=True) -> list:
         if self.out:
             self.out.mkdir(parents=True, exist_ok=True)
             if entry['realism']['swd'] < self.best:
-                self.best = entry['realism']['swd']; _save(self.out/'best.pt', self.state())
-            _save(self.out/'last.pt', self.state())
-            atomic_write(self.out/'history.json', lambda t: Path(t).write_text(json.dumps(self.history)))
-            save_grid(self, self.out/f'grid_{self.epoch:04d}.png')
+                self.best = entry['realism']['swd']
+                _save(self.out / 'best.pt', self.state())
+            _save(self.out / 'last.pt', self.state())
+            atomic_write(self.out / 'history.json', lambda t: Path(t).write_text(json.dumps(self.history)))
+            save_grid(self, self.out / f'grid_{self.epoch:04d}.png')
         for cb in self.callbacks:
-            if hasattr(cb, 'after_epoch'): cb.after_epoch(self, entry)
-        if progress: print(f"epoch {self.epoch}: d {entry['d_loss']:.3f} g {entry['g_loss']:.3f} swd {entry['realism']['swd']:.1f} "
-                           f"p {self.p:.2f} {dt:.2f} s/step", flush=True)
+            if hasattr(cb, 'after_epoch'):
+                cb.after_epoch(self, entry)
+        if progress:
+            print(
+                f"epoch {self.epoch}: d {entry['d_loss']:.3f} g {entry['g_loss']:.3f} swd "
+                f"{entry['realism']['swd']:.1f} "
+                f"p {self.p:.2f} {dt:.2f} s/step",
+                flush=True,
+            )
     return self.history
 
 # %% ../nbs/12_train.ipynb #c12-011
-def save_grid(trainer: GANTrainer, path: str|Path, n: int=6):
+def save_grid(trainer: GANTrainer, path: str | Path, n: int = 6):
     "PNG with `n` fakes (top row) over `n` real patches (bottom row)."
-    f = trainer.gen.sample(trainer.metric_keys[:n]); r = trainer.metric_reals[:n]
+    f = trainer.gen.sample(trainer.metric_keys[:n])
+    r = trainer.metric_reals[:n]
     rows = [torch.cat(list(x[:, 0]), 1) for x in (f, r)]
     g = (torch.cat(rows, 0).clamp(0, 1).numpy() * 255).astype(np.uint8)
     write_png(path, g)

@@ -26,59 +26,94 @@ __all__ = ['ExplorerConfig', 'Explorer']
 @dataclass
 class ExplorerConfig:
     "What the explorer shows: appearance model, parameter values and layout settings."
-    mode: str = 'se'                 # 'principled', 'se', 'bse' or 'transmission'
-    params: dict = None              # name -> value, for the model's table and the microscope
-    n: int = 20                      # particles
-    median_nm: float = 160.          # median particle size (lognormal), nm
-    gsd: float = 1.3                 # geometric standard deviation of the sizes
+
+    mode: str = 'se'  # 'principled', 'se', 'bse' or 'transmission'
+    params: dict = None  # name -> value, for the model's table and the microscope
+    n: int = 20  # particles
+    median_nm: float = 160.0  # median particle size (lognormal), nm
+    gsd: float = 1.3  # geometric standard deviation of the sizes
     n_agglomerates: int = 2
-    seed: int = 0                    # layout seed
+    seed: int = 0  # layout seed
+
     def sampler(self, bank: MeshBank, field: Field) -> LayoutSampler:
         "The `LayoutSampler` of these layout settings."
-        return LayoutSampler(bank, field, n=self.n, sizes=LogNormal(self.median_nm, self.gsd), n_agglomerates=self.n_agglomerates)
-    def to_json(self) -> str: return json.dumps(asdict(self), indent=1)
+        return LayoutSampler(
+            bank, field, n=self.n, sizes=LogNormal(self.median_nm, self.gsd), n_agglomerates=self.n_agglomerates
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
 
 # %% ../nbs/18_widgets.ipynb #c18-009
 class Explorer:
     "Interactive synthetic micrograph: a slider per parameter, layout controls, mask overlays, optional real patch."
-    def __init__(self, mode: str='se', # appearance model: 'principled', 'se', 'bse' or 'transmission'
-                 size: int=192, # image side, px
-                 nm_per_px: float=7.344,
-                 bank: MeshBank|None=None, # particle meshes (default: faceted TiO2-like grains)
-                 config: ExplorerConfig|None=None, # start values (default: the tables' defaults)
-                 real: np.ndarray|None=None, # a real patch (H, W) in [0, 1] to show beside the synthetic one
-                 preview_spp: int=8, full_spp: int=64, # path-traced model only
-                 max_particles: int=80, scene=None, # reuse an existing scene (its field and model win)
-                 learned: dict|None=None, # name -> array of learned values to show as histograms (see `from_generator`)
-                ):
+
+    def __init__(
+        self,
+        mode: str = 'se',  # appearance model: 'principled', 'se', 'bse' or 'transmission'
+        size: int = 192,  # image side, px
+        nm_per_px: float = 7.344,
+        bank: MeshBank | None = None,  # particle meshes (default: faceted TiO2-like grains)
+        config: ExplorerConfig | None = None,  # start values (default: the tables' defaults)
+        real: np.ndarray | None = None,  # a real patch (H, W) in [0, 1] to show beside the synthetic one
+        preview_spp: int = 8,
+        full_spp: int = 64,  # path-traced model only
+        max_particles: int = 80,
+        scene=None,  # reuse an existing scene (its field and model win)
+        learned: dict | None = None,  # name -> array of learned values to show as histograms (see `from_generator`)
+    ):
         self.bank = bank or (scene.bank if scene is not None else faceted_bank(seed=0))
         self.scene = scene or make_scene(mode, self.bank, Field(size, size, nm_per_px), max_particles, spp=preview_spp)
         self.mode, self.field = getattr(self.scene, 'mode', 'principled'), self.scene.field
         self.preview_spp, self.full_spp, self.real, self.learned = preview_spp, full_spp, real, learned or {}
         self.table = {**self.scene.params_table, **MICROSCOPE_PARAMS}
         cfg = config or ExplorerConfig(mode=self.mode)
-        start = {n: float(v) for n, v in check_params(cfg.params, self.table).items()}   # validated, defaults filled in
-        self.sliders = {n: W.FloatSlider(value=start[n], min=s.lo, max=s.hi, step=(s.hi - s.lo) / 200, description=n.split('.', 1)[1],
-                                         description_tooltip=s.doc, continuous_update=False, readout_format='.3g',
-                                         style={'description_width': '90px'}, layout=W.Layout(width='330px'))
-                        for n, s in self.table.items()}
+        start = {n: float(v) for n, v in check_params(cfg.params, self.table).items()}  # validated, defaults filled in
+        self.sliders = {
+            n: W.FloatSlider(
+                value=start[n],
+                min=s.lo,
+                max=s.hi,
+                step=(s.hi - s.lo) / 200,
+                description=n.split('.', 1)[1],
+                description_tooltip=s.doc,
+                continuous_update=False,
+                readout_format='.3g',
+                style={'description_width': '90px'},
+                layout=W.Layout(width='330px'),
+            )
+            for n, s in self.table.items()
+        }
         lay = dict(continuous_update=False, style={'description_width': '90px'}, layout=W.Layout(width='330px'))
-        self.layout_w = {'n': W.IntSlider(value=cfg.n, min=0, max=self.scene.max_particles, description='particles', **lay),
-                         'median_nm': W.FloatSlider(value=cfg.median_nm, min=20, max=1000, step=5, description='median nm', **lay),
-                         'gsd': W.FloatSlider(value=cfg.gsd, min=1.0, max=2.5, step=0.01, description='size GSD', **lay),
-                         'n_agglomerates': W.IntSlider(value=cfg.n_agglomerates, min=1, max=10, description='agglomerates', **lay),
-                         'seed': W.IntText(value=cfg.seed, description='seed', style={'description_width': '90px'}, layout=W.Layout(width='200px'))}
-        self.mask_kind = W.ToggleButtons(options=['none', 'semantic', 'instances', 'contours'], value='none', description='masks')
-        self.full = W.Button(description='Full quality', icon='star'); self.copy = W.Button(description='Copy parameters', icon='copy')
-        self.image = W.Image(format='png'); self.hist = W.Image(format='png')
-        self.status = W.HTML(); self.copied_text = W.Textarea(layout=W.Layout(width='100%', height='90px'))
-        self.copied: ExplorerConfig|None = None
-        for n, w in self.sliders.items(): w.add_class('drg-slider-' + n.replace('.', '-').replace('_', '-'))   # stable handles for browser tests
+        self.layout_w = {
+            'n': W.IntSlider(value=cfg.n, min=0, max=self.scene.max_particles, description='particles', **lay),
+            'median_nm': W.FloatSlider(value=cfg.median_nm, min=20, max=1000, step=5, description='median nm', **lay),
+            'gsd': W.FloatSlider(value=cfg.gsd, min=1.0, max=2.5, step=0.01, description='size GSD', **lay),
+            'n_agglomerates': W.IntSlider(value=cfg.n_agglomerates, min=1, max=10, description='agglomerates', **lay),
+            'seed': W.IntText(
+                value=cfg.seed, description='seed', style={'description_width': '90px'}, layout=W.Layout(width='200px')
+            ),
+        }
+        self.mask_kind = W.ToggleButtons(
+            options=['none', 'semantic', 'instances', 'contours'], value='none', description='masks'
+        )
+        self.full = W.Button(description='Full quality', icon='star')
+        self.copy = W.Button(description='Copy parameters', icon='copy')
+        self.image = W.Image(format='png')
+        self.hist = W.Image(format='png')
+        self.status = W.HTML()
+        self.copied_text = W.Textarea(layout=W.Layout(width='100%', height='90px'))
+        self.copied: ExplorerConfig | None = None
+        for n, w in self.sliders.items():
+            w.add_class('drg-slider-' + n.replace('.', '-').replace('_', '-'))  # stable handles for browser tests
         self.image.add_class('drg-image')
-        for w in self.sliders.values(): w.observe(lambda ch: self.update(), 'value')
-        for w in self.layout_w.values(): w.observe(lambda ch: self.update(new_layout=True), 'value')
+        for w in self.sliders.values():
+            w.observe(lambda ch: self.update(), 'value')
+        for w in self.layout_w.values():
+            w.observe(lambda ch: self.update(new_layout=True), 'value')
         self.mask_kind.observe(lambda ch: self.update(render=False), 'value')
-        self.full.on_click(lambda b: self.update(spp=self.full_spp)); self.copy.on_click(lambda b: self.copy_config())
+        self.full.on_click(lambda b: self.update(spp=self.full_spp))
+        self.copy.on_click(lambda b: self.copy_config())
         self._layout, self._img, self._masks = None, None, None
         self.update(new_layout=True)
 
@@ -86,13 +121,25 @@ class Explorer:
 @patch
 def widget(self: Explorer):
     groups = {}
-    for n, w in self.sliders.items(): groups.setdefault(n.split('.')[0], []).append(w)
+    for n, w in self.sliders.items():
+        groups.setdefault(n.split('.')[0], []).append(w)
     acc = W.Accordion(children=[W.VBox(v) for v in groups.values()], titles=tuple(groups))
     acc.selected_index = 0
-    left = W.VBox([W.HTML(f'<b>{self.mode}</b> model, {self.field.width} x {self.field.height} px at {self.field.nm_per_px} nm/px'),
-                   acc, W.HTML('<b>layout</b>'), *self.layout_w.values(), W.HBox([self.full, self.copy])])
+    left = W.VBox(
+        [
+            W.HTML(
+                f'<b>{self.mode}</b> model, {self.field.width} x {self.field.height} px at {self.field.nm_per_px} nm/px'
+            ),
+            acc,
+            W.HTML('<b>layout</b>'),
+            *self.layout_w.values(),
+            W.HBox([self.full, self.copy]),
+        ]
+    )
     right = W.VBox([self.mask_kind, W.HBox([self.image, self.hist]), self.status, self.copied_text])
     return W.HBox([left, right])
+
+
 Explorer._ipython_display_ = lambda self: __import__('IPython').display.display(self.widget())
 
 # %% ../nbs/18_widgets.ipynb #c18-013
@@ -100,28 +147,45 @@ Explorer._ipython_display_ = lambda self: __import__('IPython').display.display(
 def config(self: Explorer) -> ExplorerConfig:
     "The current settings as an `ExplorerConfig`."
     lw = self.layout_w
-    return ExplorerConfig(self.mode, {n: float(w.value) for n, w in self.sliders.items()}, int(lw['n'].value),
-                          float(lw['median_nm'].value), float(lw['gsd'].value), int(lw['n_agglomerates'].value), int(lw['seed'].value))
+    return ExplorerConfig(
+        self.mode,
+        {n: float(w.value) for n, w in self.sliders.items()},
+        int(lw['n'].value),
+        float(lw['median_nm'].value),
+        float(lw['gsd'].value),
+        int(lw['n_agglomerates'].value),
+        int(lw['seed'].value),
+    )
+
 
 @patch
-def render(self: Explorer, spp: int|None=None) -> np.ndarray:
+def render(self: Explorer, spp: int | None = None) -> np.ndarray:
     "The synthetic micrograph of the current settings (H, W) in [0, 1], with detector noise seeded by the layout seed."
-    c = self.config(); p = c.params
+    c = self.config()
+    p = c.params
     with torch.no_grad():
-        img = self.scene.render({k: v for k, v in p.items() if k in self.scene.params_table}, layout=self._layout,
-                                spp=spp or self.preview_spp, seed=c.seed)
+        img = self.scene.render(
+            {k: v for k, v in p.items() if k in self.scene.params_table},
+            layout=self._layout,
+            spp=spp or self.preview_spp,
+            seed=c.seed,
+        )
         g = torch.Generator().manual_seed(c.seed)
         parts = tuple(k for k in MICROSCOPE_PARTS if k in ('blur', 'gain', 'offset') or p[f'microscope.{k}'] > 0)
-        img = microscope(img[None, None], {k: v for k, v in p.items() if k.startswith('microscope.')}, parts, generator=g)
+        img = microscope(
+            img[None, None], {k: v for k, v in p.items() if k.startswith('microscope.')}, parts, generator=g
+        )
     return img[0, 0].cpu().numpy()
 
+
 @patch
-def update(self: Explorer, new_layout: bool=False, render: bool=True, spp: int|None=None):
+def update(self: Explorer, new_layout: bool = False, render: bool = True, spp: int | None = None):
     "Re-sample the layout (if asked), re-render (if asked) and redraw."
     if new_layout or self._layout is None:
         self._layout = self.config().sampler(self.bank, self.field)(self.layout_w['seed'].value)
         self._masks = masks(self.scene, self._layout)
-    if render or self._img is None: self._img = self.render(spp)
+    if render or self._img is None:
+        self._img = self.render(spp)
     self.image.value = png_bytes(overlay(self._img, self._masks, self.mask_kind.value))
     self.hist.value = self._hist_png()
     q = f"{spp or self.preview_spp} spp" if self.mode == 'principled' else 'exact shading'
@@ -132,22 +196,37 @@ def update(self: Explorer, new_layout: bool=False, render: bool=True, spp: int|N
 def _hist_png(self: Explorer) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     n_learn = min(len(self.learned), 8)
     cols = 1 + (self.real is not None) + (1 if n_learn else 0)
-    fig = Figure(figsize=(2.6 * cols, 2.6), dpi=72); FigureCanvasAgg(fig)
+    fig = Figure(figsize=(2.6 * cols, 2.6), dpi=72)
+    FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, cols, 1)
     ax.hist(self._img.ravel(), 64, (0, 1), histtype='step', density=True, label='synthetic')
-    if self.real is not None: ax.hist(np.asarray(self.real).ravel(), 64, (0, 1), histtype='step', density=True, label='real')
-    ax.set_title('grey levels', fontsize=9); ax.legend(fontsize=7); ax.set_yticks([])
     if self.real is not None:
-        a2 = fig.add_subplot(1, cols, 2); a2.imshow(self.real, cmap='gray', vmin=0, vmax=1); a2.set_title('real', fontsize=9); a2.axis('off')
+        ax.hist(np.asarray(self.real).ravel(), 64, (0, 1), histtype='step', density=True, label='real')
+    ax.set_title('grey levels', fontsize=9)
+    ax.legend(fontsize=7)
+    ax.set_yticks([])
+    if self.real is not None:
+        a2 = fig.add_subplot(1, cols, 2)
+        a2.imshow(self.real, cmap='gray', vmin=0, vmax=1)
+        a2.set_title('real', fontsize=9)
+        a2.axis('off')
     if n_learn:
         a3 = fig.add_subplot(1, cols, cols)
         for k, v in list(self.learned.items())[:n_learn]:
-            v = np.asarray(v); s = self.table[k]
+            v = np.asarray(v)
+            s = self.table[k]
             a3.hist((v - s.lo) / (s.hi - s.lo), 20, (0, 1), histtype='step', label=k.split('.', 1)[1])
-        a3.set_title('learned (share of range)', fontsize=9); a3.legend(fontsize=6); a3.set_yticks([])
-    fig.tight_layout(); buf = io.BytesIO(); fig.savefig(buf, format='png'); return buf.getvalue()
+        a3.set_title('learned (share of range)', fontsize=9)
+        a3.legend(fontsize=6)
+        a3.set_yticks([])
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png')
+    return buf.getvalue()
+
 
 @patch
 def copy_config(self: Explorer) -> ExplorerConfig:
@@ -158,13 +237,22 @@ def copy_config(self: Explorer) -> ExplorerConfig:
 
 # %% ../nbs/18_widgets.ipynb #c18-021
 @patch(cls_method=True)
-def from_generator(cls: Explorer, gen: Generator, n: int=32, **kwargs) -> Explorer:
+def from_generator(cls: Explorer, gen: Generator, n: int = 32, **kwargs) -> Explorer:
     "An explorer that starts from `gen`'s learned parameters and shows their distributions over `n` layouts."
     with torch.no_grad():
         vals = [gen.head(gen.sampler(k)) for k in range(n)]
     learned = {k: np.array([float(v[k]) for v in vals]) for k in gen.head.learn}
     s = gen.sampler
-    params = {**{k: v for k, v in gen.fixed.items() if k in {**gen.scene.params_table, **MICROSCOPE_PARAMS}}, **gen.head.values()}
-    cfg = ExplorerConfig(getattr(gen.scene, 'mode', 'principled'), params, n=s.n[1], median_nm=getattr(s.sizes, 'median_nm', 160.),
-                         gsd=getattr(s.sizes, 'gsd', 1.3), n_agglomerates=s.n_agglomerates[1])
+    params = {
+        **{k: v for k, v in gen.fixed.items() if k in {**gen.scene.params_table, **MICROSCOPE_PARAMS}},
+        **gen.head.values(),
+    }
+    cfg = ExplorerConfig(
+        getattr(gen.scene, 'mode', 'principled'),
+        params,
+        n=s.n[1],
+        median_nm=getattr(s.sizes, 'median_nm', 160.0),
+        gsd=getattr(s.sizes, 'gsd', 1.3),
+        n_agglomerates=s.n_agglomerates[1],
+    )
     return cls(scene=gen.scene, config=cfg, learned=learned, **kwargs)
