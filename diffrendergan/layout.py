@@ -238,18 +238,20 @@ def sample_layout(
     check(n_agglomerates >= 1, "n_agglomerates must be >= 1")
     check(0 < contact <= 1.5, f"contact must be in (0, 1.5], got {contact}")
     rng = np.random.default_rng(seed)
-    s = np.asarray(sizes.sample(n, rng), float)
-    var = rng.integers(0, bank.n_variants, n)
-    R = random_rotations(n, rng, flat=bank.orient == 'flat')
-    floor = _floor_offsets(bank, R, var, s)
+    sizes_nm = np.asarray(sizes.sample(n, rng), float)
+    variants = rng.integers(0, bank.n_variants, n)
+    rotations = random_rotations(n, rng, flat=bank.orient == 'flat')
+    floor_nm = _floor_offsets(bank, rotations, variants, sizes_nm)
     W, H = field.width_nm, field.height_nm
     if placement == 'uniform':
-        c = np.stack([rng.uniform(0, W, n), rng.uniform(0, H, n), floor], 1)
+        centers = np.stack([rng.uniform(0, W, n), rng.uniform(0, H, n), floor_nm], 1)
         if stacking == '3d':
-            c[:, 2] += rng.uniform(0, 1, n) * s
-        return Layout(field, c, s, R, var, np.full(n, -1))
-    L = Layout(field, np.zeros((n, 3)), s, R, var, np.full(n, -1))
-    return _grow(L, particle_vertices(L, bank), floor, n_agglomerates, stacking == '2d', contact, k, strict, rng)
+            centers[:, 2] += rng.uniform(0, 1, n) * sizes_nm
+        return Layout(field, centers, sizes_nm, rotations, variants, np.full(n, -1))
+    start = Layout(field, np.zeros((n, 3)), sizes_nm, rotations, variants, np.full(n, -1))
+    return _grow(
+        start, particle_vertices(start, bank), floor_nm, n_agglomerates, stacking == '2d', contact, k, strict, rng
+    )
 
 # %% ../nbs/02_layout.ipynb #c02-016
 def _seeds(m, W, H, rng, tries=200):
@@ -267,69 +269,74 @@ def _seeds(m, W, H, rng, tries=200):
     return np.array(pts)
 
 
-def _grow(L, P, floor, m, planar, contact, k, strict, rng):
+def _grow(start, verts, floor, n_agglomerates, planar, contact, k, strict, rng):
     "Grow agglomerates particle by particle (see `sample_layout`)."
-    field, n = L.field, len(L)
+    field, n = start.field, len(start)
     W, H = field.width_nm, field.height_nm
-    rad = np.linalg.norm(P * ([1, 1, 0] if planar else 1), axis=-1).max(1) if n else np.zeros(0)
-    margin = rad.max() if n else 0
-    c = L.centers
-    agg = L.agglomerate
+    radius = np.linalg.norm(verts * ([1, 1, 0] if planar else 1), axis=-1).max(1) if n else np.zeros(0)
+    margin = radius.max() if n else 0
+    centers = start.centers
+    agglomerate = start.agglomerate
     placed = []
-    seeds = _seeds(min(m, max(n, 1)), W, H, rng)
+    seeds = _seeds(min(n_agglomerates, max(n, 1)), W, H, rng)
     members = [[] for _ in seeds]
     active = [[] for _ in seeds]
 
-    def free(p, i):
+    def free(candidate, new):
         if not placed:
             return True
-        j = np.array(placed)
-        d = c[j] - p
+        placed_idx = np.array(placed)
+        offsets = centers[placed_idx] - candidate
         if planar:
-            d[:, 2] = 0
-        near = j[np.linalg.norm(d, axis=1) < rad[j] + rad[i]]  # bounding spheres overlap: look closer
-        return all(_gap(P[q], P[i], c[q], p, planar, contact) >= -1e-6 for q in near)
+            offsets[:, 2] = 0
+        near = placed_idx[
+            np.linalg.norm(offsets, axis=1) < radius[placed_idx] + radius[new]
+        ]  # bounding spheres overlap: look closer
+        return all(_gap(verts[q], verts[new], centers[q], candidate, planar, contact) >= -1e-6 for q in near)
 
-    def inside(p):
-        return -margin <= p[0] <= W + margin and -margin <= p[1] <= H + margin
+    def inside(candidate):
+        return -margin <= candidate[0] <= W + margin and -margin <= candidate[1] <= H + margin
 
-    for i in range(n):
-        ok = False
-        for a in rng.permutation(len(seeds)):
-            if not members[a]:  # start this agglomerate at its seed
+    for new in range(n):
+        found = False
+        for agg_id in rng.permutation(len(seeds)):
+            if not members[agg_id]:  # start this agglomerate at its seed
                 for _ in range(k):
-                    p = np.array([*seeds[a], floor[i]])
-                    if free(p, i):
-                        ok = True
+                    candidate = np.array([*seeds[agg_id], floor[new]])
+                    if free(candidate, new):
+                        found = True
                         break
-                    seeds[a] = rng.uniform([0, 0], [W, H])
-            while not ok and active[a]:
-                j = active[a][rng.integers(len(active[a]))]
+                    seeds[agg_id] = rng.uniform([0, 0], [W, H])
+            while not found and active[agg_id]:
+                anchor = active[agg_id][rng.integers(len(active[agg_id]))]
                 for _ in range(k):
                     if planar:
                         phi = rng.uniform(0, 2 * np.pi)
-                        u = np.array([math.cos(phi), math.sin(phi), 0.0])
+                        direction = np.array([math.cos(phi), math.sin(phi), 0.0])
                     else:
-                        u = rng.standard_normal(3)
-                        u /= np.linalg.norm(u)
-                    p = c[j] + contact * ((P[j] @ u).max() + (P[i] @ -u).max()) * u
+                        direction = rng.standard_normal(3)
+                        direction /= np.linalg.norm(direction)
+                    candidate = (
+                        centers[anchor]
+                        + contact * ((verts[anchor] @ direction).max() + (verts[new] @ -direction).max()) * direction
+                    )
                     if planar:
-                        p[2] = floor[i]
-                    elif p[2] < floor[i]:
+                        candidate[2] = floor[new]
+                    elif candidate[2] < floor[new]:
                         continue
-                    if inside(p) and free(p, i):
-                        ok = True
+                    if inside(candidate) and free(candidate, new):
+                        found = True
                         break
-                if not ok:
-                    active[a].remove(j)  # j has no room left (Bridson: retire it)
-            if ok:
-                c[i] = p
-                agg[i] = a
-                members[a].append(i)
-                active[a].append(i)
-                placed.append(i)
+                if not found:
+                    active[agg_id].remove(anchor)  # anchor has no room left (Bridson: retire it)
+            if found:
+                centers[new] = candidate
+                agglomerate[new] = agg_id
+                members[agg_id].append(new)
+                active[agg_id].append(new)
+                placed.append(new)
                 break
-        if not ok:
+        if not found:
             break  # no agglomerate has room: stop
     if len(placed) < n:
         msg = (
@@ -339,7 +346,7 @@ def _grow(L, P, floor, m, planar, contact, k, strict, rng):
         check(not strict, msg)
         warnings.warn(msg)
     idx = np.array(placed, int)
-    return Layout(field, c[idx], L.sizes[idx], L.rotations[idx], L.variants[idx], agg[idx])
+    return Layout(field, centers[idx], start.sizes[idx], start.rotations[idx], start.variants[idx], agglomerate[idx])
 
 # %% ../nbs/02_layout.ipynb #c02-018
 def pair_gaps(layout: Layout, bank: MeshBank, planar: bool = True, contact: float = 1.0) -> np.ndarray:
