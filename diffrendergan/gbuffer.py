@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import ndimage
-from .core import torch_device, check
+from .core import torch_device, check, check_number
 from .layout import Layout
 from .scene import Scene
 
@@ -95,7 +95,7 @@ def gbuffer(
     max_hits: int = 8,  # thickness: most surfaces crossed per ray
 ) -> GBuffer:
     "Cast rays through an `ss` x `ss` grid per pixel and collect the geometry the shading models need."
-    check(1 <= ss <= 8, f"ss must be in 1..8, got {ss}")
+    check_number(ss, 'ss', 1, 8, integer=True, fix='sub-pixels per pixel along each axis')
     if detector is not None and (len(detector) != 2 or not 0 < detector[1] <= 90):
         raise ValueError(f"detector must be (azimuth, elevation) in degrees with 0 < elevation <= 90, got {detector}")
     if layout is not None and layout is not scene.layout:

@@ -84,6 +84,11 @@ def microscope(
     check(not unknown, f"unknown microscope parameter(s) {unknown}; valid: {sorted(MICROSCOPE_PARAMS)}")
     bad = sorted(set(parts) - set(MICROSCOPE_PARTS))
     check(not bad, f"unknown microscope part(s) {bad}; valid: {MICROSCOPE_PARTS}")
+    check(
+        generator is None or isinstance(generator, torch.Generator),
+        f"generator must be a torch.Generator or None, got {type(generator).__name__}",
+        TypeError,
+    )
     squeeze = x.dim() == 2
     if squeeze:
         x = x[None, None]

@@ -46,7 +46,7 @@ class Scene:
                 f"the {integrator} integrator (geometry gradients) supports only perspective cameras: use "
                 "camera='perspective'"
             )
-        check(1 <= max_particles <= 4096, f"max_particles must be in 1..4096, got {max_particles}")
+        check_number(max_particles, 'max_particles', 1, 4096, integer=True)
         check(spp >= 1 and spp_grad >= 1, "spp and spp_grad must be >= 1")
         check(
             0 < ring_elevation[0] < ring_elevation[1] < 90,

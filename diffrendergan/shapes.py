@@ -253,6 +253,10 @@ def load_mesh(
 ) -> MeshBank:
     "A `MeshBank` from user PLY/OBJ files."
     check(paths, "load_mesh needs at least one .ply or .obj file")
+    if len(paths) == 1 and isinstance(paths[0], (list, tuple)):
+        paths = tuple(paths[0])  # a list of files works too
+    bad = [p for p in paths if not isinstance(p, (str, Path))]
+    check(not bad, f"load_mesh takes file paths, got {[type(p).__name__ for p in bad]}", TypeError)
     mi = setup_mitsuba()
     vs, fs = [], None
     for p in map(Path, paths):

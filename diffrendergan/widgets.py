@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import ipywidgets as W
 from PIL import Image
-from .core import MICROSCOPE_PARAMS, check_params, png_bytes
+from .core import MICROSCOPE_PARAMS, check, check_number, check_params, png_bytes
 from .shapes import MeshBank, faceted_bank
 from .layout import Field, LogNormal
 from .microscope import microscope, MICROSCOPE_PARTS
@@ -34,6 +34,11 @@ class ExplorerConfig:
     gsd: float = 1.3  # geometric standard deviation of the sizes
     n_agglomerates: int = 2
     seed: int = 0  # layout seed
+
+    def __post_init__(self):
+        check_number(self.n, 'n', 1, integer=True)
+        check_number(self.n_agglomerates, 'n_agglomerates', 1, integer=True)
+        check_number(self.seed, 'seed', 0, integer=True)
 
     def sampler(self, bank: MeshBank, field: Field) -> LayoutSampler:
         "The `LayoutSampler` of these layout settings."
@@ -62,6 +67,10 @@ class Explorer:
         scene=None,  # reuse an existing scene (its field and model win)
         learned: dict | None = None,  # name -> array of learned values to show as histograms (see `from_generator`)
     ):
+        check_number(size, 'size', 8, integer=True, fix='the image side is in pixels')
+        for name, spp in (('preview_spp', preview_spp), ('full_spp', full_spp)):
+            check_number(spp, name, 1, integer=True)
+        check(real is None or np.ndim(real) == 2, "real must be one greyscale patch (H, W) in [0, 1]")
         self.bank = bank or (scene.bank if scene is not None else faceted_bank(seed=0))
         self.scene = scene or make_scene(mode, self.bank, Field(size, size, nm_per_px), max_particles, spp=preview_spp)
         self.mode, self.field = getattr(self.scene, 'mode', 'principled'), self.scene.field
