@@ -17,8 +17,9 @@ __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARA
            'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'SEED_STREAMS', 'check',
            'check_number', 'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available',
            'default_variant', 'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'derive_seed',
-           'atomic_write', 'png_bytes', 'write_png', 'check_out_dir', 'check_out_file', 'cli_errors', 'run_cli',
-           'digest', 'architecture', 'as_json', 'check_same_run', 'read_json', 'load_checkpoint']
+           'remove_stale_temps', 'atomic_write', 'png_bytes', 'write_png', 'check_out_dir', 'check_out_file',
+           'cli_errors', 'run_cli', 'digest', 'architecture', 'as_json', 'check_same_run', 'read_json',
+           'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c00-033b
 def check(
@@ -428,20 +429,30 @@ def _umask() -> int:
     return mask
 
 
-def _stale_temps(path: Path) -> list:
-    "Temporary files of `path` whose writer, a process of this machine, is gone (killed inside a write)."
-    pattern = re.compile(rf'\.{re.escape(path.stem)}\.tmp(\d+)\.')
+_TEMP_NAME = re.compile(r'^\..+\.tmp(\d+)\.')  # `.<stem>.tmp<pid>.<random><suffix>`, as `atomic_write` names them
+
+
+def _pid_gone(pid: int) -> bool:
+    "True when no process of this machine has id `pid`."
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+def remove_stale_temps(folder: str | Path) -> list:
+    "Remove the temporary files that writers killed inside `atomic_write` left in `folder` and below; returns them."
     stale = []
-    for tmp in path.parent.glob(f'.{glob.escape(path.stem)}.tmp*{glob.escape(path.suffix)}'):
-        found = pattern.match(tmp.name)
-        if not found or int(found.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(found.group(1)), 0)
-        except ProcessLookupError:
-            stale.append(tmp)
-        except (PermissionError, OverflowError):
-            pass
+    for root, _, files in os.walk(folder):
+        for name in files:
+            found = _TEMP_NAME.match(name)
+            if found and int(found.group(1)) != os.getpid() and _pid_gone(int(found.group(1))):
+                stale.append(Path(root) / name)
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
     return stale
 
 
@@ -460,8 +471,6 @@ def atomic_write(
     path = Path(path)
     check(path.name not in ('', '.', '..'), f"path must name a file, got {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    for tmp in _stale_temps(path):
-        tmp.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.tmp{os.getpid()}.', suffix=path.suffix)
     os.close(fd)
     try:

@@ -16,7 +16,15 @@ from skimage.measure import label
 from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 from tqdm.auto import tqdm
-from .core import atomic_write, check, check_number, check_same_run, digest, load_checkpoint
+from diffrendergan.core import (
+    atomic_write,
+    check,
+    check_number,
+    check_same_run,
+    digest,
+    load_checkpoint,
+    remove_stale_temps,
+)
 from .measure import check_labels
 from .masks import contour_map
 from fastcore.basics import patch
@@ -366,6 +374,8 @@ def fit_segmenter(
     }
     start, losses = 0, []
     ck = Path(out) / 'segmenter.pt' if out else None
+    if ck and ck.parent.is_dir():
+        remove_stale_temps(ck.parent)
     if ck and ck.exists():
         s = load_checkpoint(ck)
         check_same_run(ck, s.get('run'), run)

@@ -21,6 +21,7 @@ from diffrendergan.core import (
     check_out_dir,
     derive_seed,
     write_png,
+    remove_stale_temps,
 )
 from .generator import Generator
 from .masks import masks as make_masks
@@ -197,6 +198,7 @@ def synthesize(
     max_tries = 20 * n if max_tries is None else check_number(max_tries, 'max_tries', 1, integer=True)
     out = check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)  # files a killed run was writing
     nn = out / 'nnunet' / f'Dataset{dataset_id:03d}_{name}'
     nm_per_px = gen.scene.field.nm_per_px
     settings = {

@@ -20,6 +20,7 @@ from diffrendergan.core import (
     architecture,
     derive_seed,
     write_png,
+    remove_stale_temps,
 )
 from .augment import AUGMENTS
 from .generator import Generator
@@ -421,6 +422,8 @@ def fit(self: GANTrainer, n_epochs: int, progress: bool = True) -> list:
         n_epochs, 'n_epochs', 1, integer=True, fix='it counts epochs in total, resumed ones included'
     )
     self.total_steps = n_epochs * self.steps_per_epoch
+    if self.out and self.out.is_dir():
+        remove_stale_temps(self.out)  # a kill inside a checkpoint write left them
     if self.out and (self.out / 'last.pt').exists() and self.step_i == 0:
         self.load(self.out / 'last.pt')
     while self.epoch < n_epochs:
