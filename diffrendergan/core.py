@@ -398,6 +398,7 @@ SEED_STREAMS = {
     'train_step': 7,
     'metric_reals': 10**9,
     'match_reals': 10**9 + 1,
+    'c2st_reals': 10**9 + 2,
 }  # stream name -> its number (fixed: results depend on them)
 
 

@@ -207,12 +207,13 @@ def c2st_accuracy(
         torch.manual_seed(seed)
         net = _c2st_net()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    for _ in range(steps):
-        idx = torch.randint(len(images), (batch,), generator=rng)
-        loss = F.binary_cross_entropy_with_logits(net(images[idx])[:, 0], labels[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    with torch.enable_grad():  # also when called under no_grad
+        for _ in range(steps):
+            idx = torch.randint(len(images), (batch,), generator=rng)
+            loss = F.binary_cross_entropy_with_logits(net(images[idx])[:, 0], labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
     with torch.no_grad():
         guesses = torch.cat([net(chunk)[:, 0] > 0 for chunk in held_out.split(256)])
     return float((guesses.float() == held_labels).float().mean())

@@ -27,7 +27,7 @@ from .generator import Generator
 from .augment import diff_augment, AdaptiveP
 from .losses import d_loss, g_loss, r1_penalty, real_midpoint, match_metric, match_weights, match_residual
 from .stats import radial_power, grey_levels, soft_cdf
-from .realism import realism
+from .realism import realism, c2st_accuracy
 from fastcore.basics import patch
 
 # %% auto #0
@@ -141,6 +141,9 @@ class GANTrainer:
         callbacks: tuple = (),
         checkpoint_every: int
         | None = None,  # also save `last.pt` every this many steps inside an epoch (None: at epoch ends)
+        held_out=None,  # real patches the GAN never trains on (as `reals`): a C2ST after every epoch (None: none)
+        n_c2st: int = 256,  # held-out patches and fakes per C2ST
+        best_by: str = 'swd',  # what picks `best.pt`: 'swd' (lowest) or 'c2st' (lowest accuracy; needs `held_out`)
     ):
         check_choice(loss, 'loss', ('lsgan', 'nonsat', 'hinge'))
         self.settings = dict(
@@ -164,6 +167,11 @@ class GANTrainer:
             n_match=check_number(n_match, 'n_match', 2, integer=True),
             match_decay=check_number(match_decay, 'match_decay', 0, 1, hi_open=True),
             seed=check_number(seed, 'seed', 0, integer=True),
+            best_by=check_choice(best_by, 'best_by', ('swd', 'c2st')),
+            n_c2st=None if held_out is None else check_number(n_c2st, 'n_c2st', 8, integer=True),
+        )
+        check(
+            best_by == 'swd' or held_out is not None, "best_by='c2st' needs held_out: real patches the GAN never sees"
         )
         self.checkpoint_every = (
             None if checkpoint_every is None else check_number(checkpoint_every, 'checkpoint_every', 1, integer=True)
@@ -192,6 +200,13 @@ class GANTrainer:
         self.metric_reals = self.reals.sample(n_metric, g)  # fixed for every evaluation
         _check_reals(self.metric_reals, getattr(self.reals, 'nm_per_px', None), gen.scene.field)
         self.metric_keys = [10**8 + i for i in range(n_metric)]  # fixed fake keys: metric changes = parameter changes
+        self.c2st_reals, self.c2st_keys = None, []
+        if held_out is not None:  # fixed held-out patches and fake keys for every C2ST
+            held = held_out if hasattr(held_out, 'sample') else _TensorReals(held_out)
+            rng = torch.Generator().manual_seed(derive_seed(seed, stream='c2st_reals'))
+            self.c2st_reals = held.sample(n_c2st, rng)
+            _check_reals(self.c2st_reals, getattr(held, 'nm_per_px', None), gen.scene.field)
+            self.c2st_keys = [2 * 10**8 + i for i in range(n_c2st)]
         self.match, self.matcher = match, None
         if match:  # the reals' statistics, once
             ref = self.reals.sample(n_match, torch.Generator().manual_seed(derive_seed(seed, stream='match_reals')))
@@ -347,6 +362,7 @@ def run_record(self: GANTrainer) -> dict:
         **self.gen.describe(),
         'discriminator_net': architecture(self.disc),
         'reals': digest(self.metric_reals),
+        'held_out': None if self.c2st_reals is None else digest(self.c2st_reals),
         'schedule_steps': self.total_steps if self.settings['lr_final'] != 1.0 else None,
     }
 
@@ -399,6 +415,12 @@ def evaluate(self: GANTrainer) -> dict:
     "Realism metrics of fakes (fixed keys) against the fixed real patches."
     return realism(self.metric_reals, self.gen.sample(self.metric_keys))
 
+
+@patch
+def c2st(self: GANTrainer) -> float:
+    "Held-out accuracy of the classifier two-sample test: fakes of fixed keys against the held-out real patches."
+    return c2st_accuracy(self.c2st_reals, self.gen.sample(self.c2st_keys), seed=self.seed)
+
 # %% ../nbs/12_train.ipynb #c12-010a
 def _epoch_entry(self, logs: list, seconds: float) -> dict:
     "The history entry of the epoch just finished."
@@ -412,6 +434,7 @@ def _epoch_entry(self, logs: list, seconds: float) -> dict:
         'params': {n: [v[n] for l in logs for v in l['params']] for n in self.gen.head.learn},
         'realism': self.evaluate(),
         'match': self.matcher.mismatch() if self.matcher else None,
+        'c2st': self.c2st() if self.c2st_reals is not None else None,
     }
 
 
@@ -450,8 +473,9 @@ def fit(self: GANTrainer, n_epochs: int, progress: bool = True) -> list:
         self.history.append(entry)
         if self.out:
             self.out.mkdir(parents=True, exist_ok=True)
-            if entry['realism']['swd'] < self.best:
-                self.best = entry['realism']['swd']
+            score = entry['realism']['swd'] if self.settings['best_by'] == 'swd' else entry['c2st']
+            if score < self.best:
+                self.best = score
                 _save(self.out / 'best.pt', self.state())
             _save(self.out / 'last.pt', self.state())
             atomic_write(self.out / 'history.json', lambda t: Path(t).write_text(json.dumps(self.history)))
@@ -463,7 +487,8 @@ def fit(self: GANTrainer, n_epochs: int, progress: bool = True) -> list:
             print(
                 f"epoch {self.epoch}: d {entry['d_loss']:.3f} g {entry['g_loss']:.3f} swd "
                 f"{entry['realism']['swd']:.1f} "
-                f"p {self.p:.2f} {dt:.2f} s/step",
+                + (f"c2st {entry['c2st']:.2f} " if entry['c2st'] is not None else '')
+                + f"p {self.p:.2f} {dt:.2f} s/step",
                 flush=True,
             )
     return self.history
