@@ -10,7 +10,8 @@ import kornia
 from .core import check, check_number
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'aug_flip', 'aug_rot90', 'aug_translation', 'aug_cutout', 'aug_color', 'diff_augment', 'AdaptiveP']
+__all__ = ['AUGMENTS', 'aug_flip', 'aug_rot90', 'aug_translation', 'aug_cutout', 'aug_color', 'parse_policy', 'diff_augment',
+           'AdaptiveP']
 
 # %% ../nbs/07_augment.ipynb #c07-005apply
 def _rand(n, g, device):
@@ -93,6 +94,21 @@ AUGMENTS = {
 }
 
 
+def parse_policy(
+    policy: str,  # comma-separated names from `AUGMENTS` ('' for none)
+) -> list:
+    "The augmentation names of a DiffAugment policy; one error for anything else."
+    check(
+        isinstance(policy, str),
+        f"policy must be a comma-separated string of {list(AUGMENTS)}, got {policy!r}",
+        TypeError,
+    )
+    names = [n.strip() for n in policy.split(',') if n.strip()]
+    bad = [n for n in names if n not in AUGMENTS]
+    check(not bad, f"policy names unknown augmentation(s) {bad}; choose from {list(AUGMENTS)} ('' for none)")
+    return names
+
+
 def diff_augment(
     x: torch.Tensor,  # (B, 1, H, W) images, real or fake
     p: float = 0.5,  # probability of each augmentation per image
@@ -100,9 +116,7 @@ def diff_augment(
     g: torch.Generator | None = None,
 ) -> torch.Tensor:
     "Apply every augmentation of `policy`, each with probability `p`; differentiable with respect to `x`."
-    names = [n.strip() for n in policy.split(',') if n.strip()]
-    bad = [n for n in names if n not in AUGMENTS]
-    check(not bad, f"unknown augmentation(s) {bad}; choose from {list(AUGMENTS)}")
+    names = parse_policy(policy)
     check(0 <= p <= 1, f"p must be in [0, 1], got {p}")
     for n in names:
         x = AUGMENTS[n](x, p, g)

@@ -22,12 +22,12 @@ from diffrendergan.core import (
     write_png,
     remove_stale_temps,
 )
-from .augment import AUGMENTS
+from .augment import parse_policy
 from .generator import Generator
 from .augment import diff_augment, AdaptiveP
 from .losses import d_loss, g_loss, r1_penalty, real_midpoint, match_metric, match_weights, match_residual
 from .stats import radial_power, grey_levels, soft_cdf
-from .realism import realism, c2st_accuracy
+from .realism import realism, c2st_accuracy, check_images
 from fastcore.basics import patch
 
 # %% auto #0
@@ -154,7 +154,7 @@ class GANTrainer:
             betas=[check_number(b, f'betas[{i}]', 0, 1, hi_open=True) for i, b in enumerate(_pair_of(betas, 'betas'))],
             r1_gamma=check_number(r1_gamma, 'r1_gamma', 0),
             r1_every=check_number(r1_every, 'r1_every', 1, integer=True),
-            policy=_check_policy(policy),
+            policy=','.join(parse_policy(policy)),
             aug_p=check_number(aug_p, 'aug_p', 0, 1),
             ada_target=None if ada_target is None else check_number(ada_target, 'ada_target', -1, 1),
             steps_per_epoch=check_number(steps_per_epoch, 'steps_per_epoch', 1, integer=True),
@@ -177,11 +177,12 @@ class GANTrainer:
             None if checkpoint_every is None else check_number(checkpoint_every, 'checkpoint_every', 1, integer=True)
         )
         self._logs = []  # the steps of the epoch under way
-        self.gen, self.disc, self.loss, self.batch_size = gen, disc, loss, batch_size
+        s = self.settings  # the checked values (whole numbers as int)
+        self.gen, self.disc, self.loss, self.batch_size = gen, disc, loss, s['batch_size']
         self.reals = reals if hasattr(reals, 'sample') else _TensorReals(reals)
         self.out = Path(out) if out else None
-        self.r1_gamma, self.r1_every, self.policy, self.seed = r1_gamma, r1_every, policy, seed
-        self.steps_per_epoch, self.n_metric, self.callbacks = steps_per_epoch, n_metric, list(callbacks)
+        self.r1_gamma, self.r1_every, self.policy, self.seed = r1_gamma, s['r1_every'], s['policy'], s['seed']
+        self.steps_per_epoch, self.n_metric, self.callbacks = s['steps_per_epoch'], s['n_metric'], list(callbacks)
         head = gen.head
         groups = [{'params': [head.logits], 'lr': lr_g}]
         if head.mlp is not None:
@@ -197,9 +198,11 @@ class GANTrainer:
                 grp['lr0'] = grp['lr']
         self.step_i, self.epoch, self.history, self.best = 0, 0, [], math.inf
         g = torch.Generator().manual_seed(derive_seed(seed, stream='metric_reals'))
-        self.metric_reals = self.reals.sample(n_metric, g)  # fixed for every evaluation
+        self.metric_reals = self.reals.sample(self.n_metric, g)  # fixed for every evaluation
         _check_reals(self.metric_reals, getattr(self.reals, 'nm_per_px', None), gen.scene.field)
-        self.metric_keys = [10**8 + i for i in range(n_metric)]  # fixed fake keys: metric changes = parameter changes
+        self.metric_keys = [
+            10**8 + i for i in range(self.n_metric)
+        ]  # fixed fake keys: metric changes = parameter changes
         self.c2st_reals, self.c2st_keys = None, []
         if held_out is not None:  # fixed held-out patches and fake keys for every C2ST
             held = held_out if hasattr(held_out, 'sample') else _TensorReals(held_out)
@@ -304,30 +307,15 @@ def _pair_of(value, name: str) -> tuple:
     return tuple(value)
 
 
-def _check_policy(policy: str) -> str:
-    "A DiffAugment policy string whose names are all in `AUGMENTS`."
-    check(
-        isinstance(policy, str),
-        f"policy must be a comma-separated string of {list(AUGMENTS)}, got {policy!r}",
-        TypeError,
-    )
-    bad = [n for n in (n.strip() for n in policy.split(',')) if n and n not in AUGMENTS]
-    check(not bad, f"policy names unknown augmentation(s) {bad}; choose from {list(AUGMENTS)} ('' for none)")
-    return policy
-
-
 def _check_reals(sample: torch.Tensor, nm_per_px: float | None, field) -> None:
     "Real patches must be finite, of the generator's field size and (where they say) of its pixel size."
-    check(
-        sample.dim() == 4 and sample.shape[1] == 1, f"reals must give (N, 1, H, W) patches, got {tuple(sample.shape)}"
-    )
+    check_images(sample, 'reals', 1)
     size, want = tuple(sample.shape[-2:]), (field.height, field.width)
     check(
         size == want,
         f"the real patches are {size[0]}x{size[1]} px but the generator renders {want[0]}x{want[1]} px: "
         f"cut patches of the generator's field size (PatchDataset(..., patch={field.height}))",
     )
-    check(bool(torch.isfinite(sample).all()), "the real patches contain NaN or infinite values: check the images")
     if nm_per_px is not None:
         check(
             math.isclose(nm_per_px, field.nm_per_px, rel_tol=1e-6),
