@@ -34,7 +34,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
     install_requires=reqs('requirements'),
-    extras_require={'cpu': reqs('cpu_requirements'), 'dev': reqs('dev_requirements')},
+    extras_require={'cpu': reqs('cpu_requirements'), 'ray': reqs('ray_requirements'), 'dev': reqs('dev_requirements')},
     python_requires='>=' + min_python,
     long_description=(Path(__file__).parent / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',

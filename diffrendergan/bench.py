@@ -25,10 +25,11 @@ from .shapes import faceted_bank
 from .layout import Field, LogNormal, sample_layout
 from .scene import Scene
 from .masks import masks
+from .parallel import RayExecutor, import_ray
 
 # %% auto #0
-__all__ = ['bench_render', 'peak_memory_mb', 'bench_train_step', 'rel_rms', 'bench_noise', 'bench_synth', 'machine_info',
-           'drg_bench', 'drg_bench_main', 'run_bench']
+__all__ = ['bench_render', 'peak_memory_mb', 'bench_train_step', 'rel_rms', 'bench_noise', 'bench_synth', 'bench_task_overhead',
+           'machine_info', 'drg_bench', 'drg_bench_main', 'run_bench']
 
 # %% ../nbs/21_bench.ipynb #c21-005
 def _median(f, iters, warmup):
@@ -205,8 +206,11 @@ def bench_synth(
     n: int = 20,
     seed: int = 0,
     formats: tuple = ('folder',),
+    workers: int = 0,  # 0: the plain loop in this process; k: a local Ray with k workers
+    chunk: int = 4,  # Ray: keys per task
+    threads: int = 1,  # Ray: CPU threads per worker
 ) -> dict:
-    "Pairs per second of `synthesize` for one appearance model."
+    "Pairs per second of `synthesize` for one appearance model, in this process or on a local Ray."
     import tempfile
     from diffrendergan.generator import Generator, LayoutSampler, ParamHead
     from diffrendergan.shading import make_scene
@@ -219,13 +223,19 @@ def bench_synth(
         sc, LayoutSampler(bank, field, n=n_particles), ParamHead(('microscope.noise',), mlp=False), seed=seed
     )
     keep = Filters(min_background=0, max_background=1, min_particles=0, min_contrast=None)
+    executor = RayExecutor(workers=workers, chunk=chunk, threads=threads) if workers else None
+    warm = 2 * workers * chunk if workers else 2  # every worker builds its generator before the clock starts
     with tempfile.TemporaryDirectory() as d:
-        synthesize(gen, 2, Path(d) / 'warm', formats=formats, filters=keep, progress=False)
+        synthesize(gen, warm, Path(d) / 'warm', formats=formats, filters=keep, progress=False, executor=executor)
         t = time.perf_counter()
-        synthesize(gen, n, Path(d) / 'run', formats=formats, filters=keep, progress=False)
+        synthesize(gen, n, Path(d) / 'run', formats=formats, filters=keep, progress=False, executor=executor)
         dt = time.perf_counter() - t
+    if workers:
+        import_ray().shutdown()  # the next figure starts a Ray with its own number of CPUs
     return {
         'synth': appearance,
+        'workers': workers,
+        'threads': threads if workers else torch.get_num_threads(),
         'size': size,
         'n_particles': n_particles,
         'spp': spp if appearance == 'principled' else None,
@@ -233,6 +243,24 @@ def bench_synth(
         'pairs_per_s': n / dt,
         **peak_memory_mb(),
     }
+
+# %% ../nbs/21_bench.ipynb #c21-015b
+def _nothing(context, item):
+    return item
+
+
+def bench_task_overhead(
+    workers: int = 2,  # local Ray workers
+    tasks: int = 200,
+) -> dict:
+    "Seconds per Ray task of a no-op, one item per task, on a local Ray with `workers` workers."
+    executor = RayExecutor(workers=workers, chunk=1)
+    list(executor.imap(_nothing, None, range(2 * workers)))  # start the workers
+    t = time.perf_counter()
+    list(executor.imap(_nothing, None, range(tasks)))
+    dt = time.perf_counter() - t
+    import_ray().shutdown()
+    return {'overhead': 'ray task', 'workers': workers, 'tasks': tasks, 's_per_task': dt / tasks}
 
 # %% ../nbs/21_bench.ipynb #c21-016
 def machine_info() -> dict:
@@ -265,10 +293,13 @@ def _fmt(r):
         )
     if 'synth' in r:
         q = f"spp {r['spp']}" if r['spp'] else r['synth']
+        where = f"Ray, {r['workers']} worker(s) x {r['threads']} thread(s)" if r['workers'] else 'plain loop'
         return (
-            f"synthesize {r['size']}x{r['size']}, {r['n_particles']} particles, {q}: {r['pairs_per_s']:.1f} "
+            f"synthesize {r['size']}x{r['size']}, {r['n_particles']} particles, {q}, {where}: {r['pairs_per_s']:.1f} "
             "pairs/s (folder format)"
         )
+    if 'overhead' in r:
+        return f"Ray task overhead, {r['workers']} worker(s): {1000 * r['s_per_task']:.1f} ms per task"
     if 'batch_size' in r:
         q = f"spp {r['spp']}" if r['spp'] else f"{r['appearance']}, layouts {r['layouts'] or 'fresh'}"
         return (
@@ -299,10 +330,16 @@ def drg_bench(
     nf: Param("train-step: discriminator width (64: the paper's)", int) = 64,
     layouts: Param("train-step, shaded models: pool of cached layouts (0: new layout per image)", int) = 0,
     out: Param("also write the JSON to this file", str) = None,
+    threads: Param("synth: CPU threads per Ray worker", int) = 1,
+    workers: Param(
+        "synth: 0 = the plain loop, k = a local Ray with k workers (pip install 'diffrendergan[ray]')", int, nargs='+'
+    ) = (0,),
 ):
     "Print seconds per renderer operation; the last line is one JSON object of all figures."
     with cli_errors('drg_bench'):
-        run_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
+        run_bench(
+            mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts, workers, threads
+        )
 
 
 def drg_bench_main(argv: list | None = None):
@@ -310,7 +347,9 @@ def drg_bench_main(argv: list | None = None):
     return run_cli(drg_bench, 'drg_bench', argv)
 
 
-def _check_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts):
+def _check_bench(
+    mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts, workers, threads
+):
     "Every `drg_bench` option checked by its flag's name, before anything is measured."
     check_choice(mode, 'mode', ('render', 'train-step', 'noise', 'synth'))
     check_number(size, '--size', 16, integer=True)
@@ -326,6 +365,9 @@ def _check_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, bat
         check_choice(a, '--appearance', tuple(APPEARANCES))
     check_number(nf, '--nf', 1, integer=True)
     check_number(layouts, '--layouts', 0, integer=True, fix='0: a new layout per image')
+    for w in workers:
+        check_number(w, '--workers', 0, integer=True, fix='0: the plain loop in this process')
+    check_number(threads, '--threads', 1, integer=True)
     check(
         len(spp) > 0 and len(batch) > 0 and len(appearance) > 0,
         "--spp, --batch and --appearance need at least one value each",
@@ -347,10 +389,14 @@ def run_bench(
     appearance=('principled',),
     nf=64,
     layouts=0,
+    workers=(0,),
+    threads=1,
 ) -> dict:
     "What `drg_bench` runs: prints one line per configuration, then all figures as JSON; returns them."
-    spp, batch, appearance = tuple(spp), tuple(batch), tuple(appearance)
-    _check_bench(mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts)
+    spp, batch, appearance, workers = tuple(spp), tuple(batch), tuple(appearance), tuple(workers)
+    _check_bench(
+        mode, size, n_particles, spp, spp_grad, iters, warmup, out, batch, appearance, nf, layouts, workers, threads
+    )
     res = {'mode': mode, 'machine': machine_info(), 'runs': []}
     print(f"# drg_bench {mode} on {res['machine']}", flush=True)
 
@@ -361,7 +407,10 @@ def run_bench(
     if mode == 'noise':
         emit(bench_noise(size, n_particles, tuple(spp)))
     for a in appearance if mode == 'synth' else ():
-        emit(bench_synth(size, n_particles, spp[0], a))
+        for w in workers:
+            emit(bench_synth(size, n_particles, spp[0], a, workers=w, threads=threads))
+    for w in sorted({w for w in workers if w}) if mode == 'synth' else ():
+        emit(bench_task_overhead(w))
     for a in appearance if mode == 'train-step' else ():
         for s in spp if a == 'principled' else spp[:1]:
             for b in batch:

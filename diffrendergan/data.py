@@ -16,8 +16,9 @@ from skimage.measure import label
 from .core import check, check_number
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'load_image', 'Micrograph', 'load_micrographs', 'bam_path',
-           'bam_available', 'bam_tio2_sem', 'bam_instances', 'foreground', 'PatchDataset']
+__all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'load_image', 'Micrograph', 'image_files',
+           'load_micrographs', 'bam_path', 'bam_available', 'bam_tio2_sem', 'bam_instances', 'foreground',
+           'PatchDataset']
 
 # %% ../nbs/06_data.ipynb #c05-005
 IMAGE_EXTS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg')
@@ -108,6 +109,20 @@ class Micrograph:
         return f"Micrograph({self.name!r}, {self.image.shape[0]}x{self.image.shape[1]} px, {self.nm_per_px} nm/px)"
 
 
+def image_files(
+    source: str | Path | list,  # a folder, or a list of files
+) -> list[Path]:
+    "The micrographs of `source`: a folder's image files sorted by name, or the files listed."
+    if isinstance(source, (list, tuple)):
+        files = [Path(f) for f in source]
+    else:
+        src = Path(source)
+        check(src.is_dir(), f"{src}: no such folder")
+        files = sorted(f for f in src.iterdir() if f.suffix.lower() in IMAGE_EXTS)
+    check(files, f"{source}: no images found (looked for {', '.join(IMAGE_EXTS)})")
+    return files
+
+
 def load_micrographs(
     source: str | Path | list,  # a folder, or a list of files
     nm_per_px: float,  # pixel size of these images in nm
@@ -116,13 +131,7 @@ def load_micrographs(
 ) -> list[Micrograph]:
     "Every image in `source` as a `Micrograph`, sorted by name."
     nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
-    if isinstance(source, (list, tuple)):
-        files = [Path(f) for f in source]
-    else:
-        src = Path(source)
-        check(src.is_dir(), f"{src}: no such folder")
-        files = sorted(f for f in src.iterdir() if f.suffix.lower() in IMAGE_EXTS)
-    check(files, f"{source}: no images found (looked for {', '.join(IMAGE_EXTS)})")
+    files = image_files(source)
     out = [Micrograph(load_image(f, crop_bottom, value_range), float(nm_per_px), Path(f).stem) for f in files]
     dark = [m.name for m in out if m.image.max() <= 0]
     check(not dark, f"images {dark} are entirely black: check the files (or the bit depth)")

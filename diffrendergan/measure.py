@@ -12,7 +12,7 @@ from skimage.measure import regionprops
 from .core import check, check_number
 
 # %% auto #0
-__all__ = ['COLUMNS', 'check_labels', 'feret_diameters', 'measure', 'compare_sizes', 'size_histogram']
+__all__ = ['COLUMNS', 'check_labels', 'feret_diameters', 'touching_labels', 'measure', 'compare_sizes', 'size_histogram']
 
 # %% ../nbs/15_measure.ipynb #c15-004a
 def check_labels(
@@ -61,7 +61,33 @@ def feret_diameters(coords: np.ndarray) -> tuple[float, float]:
     return float((proj.max(0) - proj.min(0)).min()), fmax
 
 # %% ../nbs/15_measure.ipynb #c15-007
-COLUMNS = ('label', 'area_nm2', 'ecd_nm', 'feret_min_nm', 'feret_max_nm', 'aspect_ratio', 'circularity')
+COLUMNS = (
+    'label',
+    'area_nm2',
+    'ecd_nm',
+    'feret_min_nm',
+    'feret_max_nm',
+    'aspect_ratio',
+    'circularity',
+    'centroid_x_nm',
+    'centroid_y_nm',
+    'touches_border',
+    'in_agglomerate',
+)
+
+
+def touching_labels(ids: np.ndarray) -> set:
+    "Labels of the particles that share a boundary (8-connected) with another particle."
+    touching = set()
+    for a, b in (
+        (ids[:, :-1], ids[:, 1:]),
+        (ids[:-1], ids[1:]),
+        (ids[:-1, :-1], ids[1:, 1:]),
+        (ids[:-1, 1:], ids[1:, :-1]),
+    ):
+        contact = (a > 0) & (b > 0) & (a != b)
+        touching.update(np.unique(a[contact]).tolist(), np.unique(b[contact]).tolist())
+    return touching
 
 
 def measure(
@@ -69,17 +95,20 @@ def measure(
     nm_per_px: float,  # pixel size
     exclude_border: bool = True,  # drop particles touching the image border
 ) -> dict:
-    "One row per particle: a dict of equal-length arrays named by `COLUMNS`."
+    """One row per particle: a dict of equal-length arrays named by `COLUMNS`; centroids from the image's top left
+    corner, `in_agglomerate` for particles that touch another one."""
     ids = check_labels(instances, 'instances')
     nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
-    border = set(np.unique(np.concatenate([ids[0], ids[-1], ids[:, 0], ids[:, -1]]))) if exclude_border else set()
+    border = set(np.unique(np.concatenate([ids[0], ids[-1], ids[:, 0], ids[:, -1]]).tolist())) if ids.size else set()
+    touching = touching_labels(ids)
     rows = []
     for r in regionprops(ids):
-        if r.label in border:
+        if exclude_border and r.label in border:
             continue
         fmin, fmax = feret_diameters(r.coords)
         area = r.area * nm_per_px**2
         per = r.perimeter * nm_per_px
+        cy, cx = r.centroid
         rows.append(
             (
                 r.label,
@@ -89,11 +118,17 @@ def measure(
                 fmax * nm_per_px,
                 fmax / fmin,
                 min(1.0, 4 * math.pi * area / per**2) if per > 0 else 1.0,
+                (cx + 0.5) * nm_per_px,
+                (cy + 0.5) * nm_per_px,
+                r.label in border,
+                r.label in touching,
             )
         )
     cols = np.array(rows, float).reshape(-1, len(COLUMNS)).T
     out = dict(zip(COLUMNS, cols))
     out['label'] = out['label'].astype(np.int64)
+    out['touches_border'] = out['touches_border'].astype(bool)
+    out['in_agglomerate'] = out['in_agglomerate'].astype(bool)
     return out
 
 # %% ../nbs/15_measure.ipynb #c15-011

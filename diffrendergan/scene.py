@@ -14,7 +14,7 @@ from .layout import Field, Layout, check_types
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['Scene', 'SceneLike']
+__all__ = ['Scene', 'SceneLike', 'from_recipe']
 
 # %% ../nbs/03_scene.ipynb #c03-005
 _INTEGRATORS = ('prb', 'prb_projective', 'direct_projective')
@@ -36,6 +36,7 @@ class Scene:
         ring_elevation: tuple = (5.0, 25.0),  # elevation band of the ring emitter, degrees above the substrate
         variant: str | None = None,  # Mitsuba variant (default: GPU if available)
     ):
+        self._recipe = {k: v for k, v in locals().items() if k != 'self'}  # what a copy elsewhere is built from
         check_types(bank=bank, field=field)
         check(
             camera in ('orthographic', 'perspective'), f"camera must be 'orthographic' or 'perspective', got {camera!r}"
@@ -322,3 +323,13 @@ class SceneLike(Protocol):
 
     def primary_hits(self, layout: Layout | None = None) -> np.ndarray:
         "Index of the particle seen at each pixel centre, -1 for the substrate: (height, width) int32."
+
+# %% ../nbs/03_scene.ipynb #c03-023t
+def from_recipe(cls, recipe: dict):
+    "A new `cls` built from the constructor arguments `recipe` (what a pickled scene holds)."
+    return cls(**recipe)
+
+
+@patch
+def __reduce__(self: Scene):
+    return (from_recipe, (type(self), self._recipe))

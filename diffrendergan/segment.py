@@ -339,6 +339,7 @@ def fit_segmenter(
     checkpoint_every: int = 100,
     until: int | None = None,  # stop after this step (the schedule still spans `steps`); resume later
     aug: SegAug = SegAug(),  # augmentation strength
+    device: str | torch.device | None = None,  # where to train, e.g. 'cuda' (default: where seg's weights are)
 ) -> list:
     "Train `seg` on random augmented crops of `data`; returns the loss per step (resumes a run in `out`)."
     from monai.losses import DiceCELoss
@@ -360,6 +361,8 @@ def fit_segmenter(
         f"images {small[:5]} of data are smaller than the segmenter's {patch} px patch: use SegConfig(patch=...) "
         f"no larger than the smallest image",
     )
+    if device is not None:
+        seg.to(device)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     opt = torch.optim.AdamW(seg.parameters(), lr=lr, weight_decay=1e-4)
     sched = _one_cycle(opt, lr, steps)
@@ -424,11 +427,14 @@ def fit_segmenter(
     return losses
 
 
-def load_segmenter(path: str | Path) -> Segmenter:
+def load_segmenter(
+    path: str | Path,
+    device: str | torch.device = 'cpu',  # where the network runs, e.g. 'cuda'
+) -> Segmenter:
     "A `Segmenter` from a checkpoint written by `fit_segmenter`."
     s = load_checkpoint(path)
     check('model' in s and 'config' in s, f"{path} is not a segmenter checkpoint (written by fit_segmenter)")
     cfg = {'feature_norm': 'instance', **s['config']}  # checkpoints from before `feature_norm` used instance norm
     seg = Segmenter(SegConfig(**cfg))
     seg.load_state_dict(s['model'])
-    return seg.eval()
+    return seg.to(device).eval()

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .core import APPEARANCES, check_params, check
 from .shapes import MeshBank
 from .layout import Field, Layout
-from .scene import Scene
+from .scene import Scene, from_recipe
 from .gbuffer import GBuffer, gbuffer
 from fastcore.basics import patch
 
@@ -161,6 +161,7 @@ class ShadedScene:
         cache: int = 0,  # geometry buffers kept for reuse, besides the latest
         variant: str | None = None,
     ):
+        self._recipe = {k: v for k, v in locals().items() if k != 'self'}  # what a copy elsewhere is built from
         check(
             mode in SHADED_MODES, f"mode must be one of {SHADED_MODES} (the path-traced model is Scene), got {mode!r}"
         )
@@ -183,6 +184,9 @@ class ShadedScene:
 
     def __repr__(self):
         return f"ShadedScene({self.mode!r}, {self.field}, ss={self.ss}, detector={self.detector})"
+
+    def __reduce__(self):
+        return (from_recipe, (type(self), self._recipe))
 
 # %% ../nbs/05a_shading.ipynb #c06a-015
 @patch

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_synthesize.ipynb #c14-002
 from __future__ import annotations
-import datetime, json, re, shutil
+import contextlib, datetime, json, re, shutil
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
@@ -23,12 +23,13 @@ from diffrendergan.core import (
     write_png,
     remove_stale_temps,
 )
+from .parallel import check_executor
 from .generator import Generator
 from .masks import masks as make_masks
 
 # %% auto #0
 __all__ = ['FORMATS', 'Filters', 'rejection', 'rle_encode', 'rle_decode', 'write_tiff', 'tiff_nm_per_px', 'write_pair',
-           'synthesize', 'load_pair']
+           'render_pair', 'synthesize', 'load_pair']
 
 # %% ../nbs/14_synthesize.ipynb #c14-005
 @dataclass(frozen=True)
@@ -165,6 +166,19 @@ def write_pair(out: Path, i: int, img: np.ndarray, m: dict, formats: tuple, nn: 
     if 'coco' in formats:
         atomic_write(next(files), lambda t: Path(t).write_text(json.dumps(_coco_part(i, m['instances']))))
 
+# %% ../nbs/14_synthesize.ipynb #c14-012b
+def render_pair(
+    job: tuple,  # (generator, seed, contour_width, filters) of the run
+    key: int,  # render key: its layout and noise depend on the run's seed and the key only
+) -> tuple:
+    "Image (H, W) in [0, 1], masks and the filters' verdict (None: keep) of render `key` of a synthesis run."
+    gen, seed, contour_width, filters = job
+    layout = gen.sampler(derive_seed(seed, key, stream='synth_layout'))
+    with torch.no_grad():
+        img = gen(derive_seed(seed, key, stream='synth_image'), layout=layout)[0][0, 0].cpu().numpy()
+    pair_masks = make_masks(gen.scene, layout, width=contour_width)
+    return img, pair_masks, rejection(img, pair_masks['instances'], filters)
+
 # %% ../nbs/14_synthesize.ipynb #c14-013
 def synthesize(
     gen: Generator,  # a (trained) generator; its scene supplies the masks
@@ -178,6 +192,7 @@ def synthesize(
     name: str = 'DiffRenderGAN',  # nnU-Net dataset number and name
     max_tries: int | None = None,  # give up after this many renders (default 20 n)
     progress: bool = True,
+    executor=None,  # where renders run: None (this process) or e.g. `parallel.RayExecutor`; the files are the same
 ) -> dict:
     "Render, filter and write `n` image/mask pairs; returns counts of accepted and rejected pairs."
     check(isinstance(gen, Generator), f"gen must be a Generator, got {type(gen).__name__}", TypeError)
@@ -196,6 +211,7 @@ def synthesize(
     )
     check(isinstance(filters, Filters), f"filters must be a Filters, got {type(filters).__name__}", TypeError)
     max_tries = 20 * n if max_tries is None else check_number(max_tries, 'max_tries', 1, integer=True)
+    executor = check_executor(executor)
     out = check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out)  # files a killed run was writing
@@ -223,26 +239,24 @@ def synthesize(
     for f in _files(out, state['done'], formats, nn):
         f.unlink(missing_ok=True)  # a pair cut short
     bar = tqdm(total=n, initial=state['done'], disable=not progress, desc='pairs')
-    while state['done'] < n:
-        if state['key'] >= max_tries:
-            raise RuntimeError(
-                f"only {state['done']} of {n} pairs passed the filters in {max_tries} renders "
-                f"(rejected: {state['rejected']}); relax `filters` or check the generator"
-            )
-        k = state['key']
-        layout = gen.sampler(derive_seed(seed, k, stream='synth_layout'))
-        with torch.no_grad():
-            img = gen(derive_seed(seed, k, stream='synth_image'), layout=layout)[0][0, 0].cpu().numpy()
-        m = make_masks(gen.scene, layout, width=contour_width)
-        why = rejection(img, m['instances'], filters)
-        if why:
-            state['rejected'][why] = state['rejected'].get(why, 0) + 1
-        else:
-            write_pair(out, state['done'], img, m, formats, nn, nm_per_px)
-            state['done'] += 1
-            bar.update(1)
-        state['key'] += 1
-        atomic_write(pf, lambda t: Path(t).write_text(json.dumps(state)))
+    renders = executor.imap(render_pair, (gen, seed, contour_width, filters), range(state['key'], max_tries))
+    with contextlib.closing(renders):  # stops an executor's renders still in flight
+        while state['done'] < n:
+            render = next(renders, None)
+            if render is None:
+                raise RuntimeError(
+                    f"only {state['done']} of {n} pairs passed the filters in {max_tries} renders "
+                    f"(rejected: {state['rejected']}); relax `filters` or check the generator"
+                )
+            img, pair_masks, why = render
+            if why:
+                state['rejected'][why] = state['rejected'].get(why, 0) + 1
+            else:
+                write_pair(out, state['done'], img, pair_masks, formats, nn, nm_per_px)
+                state['done'] += 1
+                bar.update(1)
+            state['key'] += 1
+            atomic_write(pf, lambda t: Path(t).write_text(json.dumps(state)))
     bar.close()
     if 'nnunet' in formats:
         ds = {

@@ -21,6 +21,7 @@ from diffrendergan.core import (
     derive_seed,
     write_png,
     remove_stale_temps,
+    torch_device,
 )
 from .augment import parse_policy
 from .generator import Generator
@@ -144,6 +145,9 @@ class GANTrainer:
         held_out=None,  # real patches the GAN never trains on (as `reals`): a C2ST after every epoch (None: none)
         n_c2st: int = 256,  # held-out patches and fakes per C2ST
         best_by: str = 'swd',  # what picks `best.pt`: 'swd' (lowest) or 'c2st' (lowest accuracy; needs `held_out`)
+        device: str
+        | torch.device
+        | None = None,  # where the networks train (default: the renderer's, `torch_device()`)
     ):
         check_choice(loss, 'loss', ('lsgan', 'nonsat', 'hinge'))
         self.settings = dict(
@@ -178,7 +182,9 @@ class GANTrainer:
         )
         self._logs = []  # the steps of the epoch under way
         s = self.settings  # the checked values (whole numbers as int)
-        self.gen, self.disc, self.loss, self.batch_size = gen, disc, loss, s['batch_size']
+        self.device = torch_device() if device is None else torch.device(device)
+        self.gen, self.disc = gen.to(self.device), disc.to(self.device)  # the renderer's images arrive on its device
+        self.loss, self.batch_size = loss, s['batch_size']
         self.reals = reals if hasattr(reals, 'sample') else _TensorReals(reals)
         self.out = Path(out) if out else None
         self.r1_gamma, self.r1_every, self.policy, self.seed = r1_gamma, s['r1_every'], s['policy'], s['seed']
@@ -241,11 +247,11 @@ def _generator_update(self: GANTrainer, rng: torch.Generator) -> tuple:
     self.opt_g.zero_grad()
     matcher = self.matcher
     match_w = matcher.weights() if matcher else None
-    fakes, fake_stats, values, loss_total = [], [], [], 0.0
+    fakes, fake_stats, values, losses = [], [], [], []
     for i in range(batch):
         fake, _, params = self.gen(step_key * batch + i)
         loss_fake = g_loss(self.disc(diff_augment(fake, self.p, self.policy, rng)), self.loss) / batch
-        loss_total += float(loss_fake.detach())
+        losses.append(loss_fake.detach())
         if matcher:
             stats = matcher(fake)[0]
             fake_stats.append(stats.detach())
@@ -253,18 +259,19 @@ def _generator_update(self: GANTrainer, rng: torch.Generator) -> tuple:
                 loss_fake = loss_fake + self.match * (match_w.to(stats) * stats).sum() / batch
         loss_fake.backward()
         fakes.append(fake.detach())
-        values.append({n: float(params[n].detach()) for n in self.gen.head.learn})
+        values.append(torch.stack([params[n].detach().reshape(()) for n in self.gen.head.learn]))
     self.opt_g.step()
     self.disc.requires_grad_(True)
     if fake_stats:
         matcher.update(torch.stack(fake_stats))
-    return torch.cat(fakes), loss_total, values
+    loss_total, rows = sum(torch.stack(losses).tolist()), torch.stack(values).tolist()  # one wait for a GPU, not many
+    return torch.cat(fakes), loss_total, [dict(zip(self.gen.head.learn, row)) for row in rows]
 
 # %% ../nbs/12_train.ipynb #c12-007x
 @patch
 def _discriminator_update(self: GANTrainer, fakes: torch.Tensor, rng: torch.Generator) -> tuple:
     "One discriminator step on `fakes` against as many real patches: (discriminator loss, R1 penalty)."
-    real = self.reals.sample(len(fakes), rng)
+    real = self.reals.sample(len(fakes), rng).to(fakes.device)
     with_r1 = self.r1_gamma > 0 and self.step_i % self.r1_every == 0
     if with_r1:
         real.requires_grad_(True)
@@ -401,13 +408,13 @@ def load(self: GANTrainer, path: str | Path):
 @torch.no_grad()
 def evaluate(self: GANTrainer) -> dict:
     "Realism metrics of fakes (fixed keys) against the fixed real patches."
-    return realism(self.metric_reals, self.gen.sample(self.metric_keys))
+    return realism(self.metric_reals, self.gen.sample(self.metric_keys).cpu())
 
 
 @patch
 def c2st(self: GANTrainer) -> float:
     "Held-out accuracy of the classifier two-sample test: fakes of fixed keys against the held-out real patches."
-    return c2st_accuracy(self.c2st_reals, self.gen.sample(self.c2st_keys), seed=self.seed)
+    return c2st_accuracy(self.c2st_reals, self.gen.sample(self.c2st_keys).cpu(), seed=self.seed)
 
 # %% ../nbs/12_train.ipynb #c12-010a
 def _epoch_entry(self, logs: list, seconds: float) -> dict:
@@ -484,7 +491,7 @@ def fit(self: GANTrainer, n_epochs: int, progress: bool = True) -> list:
 # %% ../nbs/12_train.ipynb #c12-011
 def save_grid(trainer: GANTrainer, path: str | Path, n: int = 6):
     "PNG with `n` fakes (top row) over `n` real patches (bottom row)."
-    f = trainer.gen.sample(trainer.metric_keys[:n])
+    f = trainer.gen.sample(trainer.metric_keys[:n]).cpu()
     r = trainer.metric_reals[:n]
     rows = [torch.cat(list(x[:, 0]), 1) for x in (f, r)]
     g = (torch.cat(rows, 0).clamp(0, 1).numpy() * 255).astype(np.uint8)
