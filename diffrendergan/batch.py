@@ -82,6 +82,10 @@ def segment_folder(
     check(isinstance(seg, Segmenter), f"seg must be a Segmenter, got {type(seg).__name__}", TypeError)
     nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
     crop_bottom = check_number(crop_bottom, 'crop_bottom', 0, integer=True, fix='it counts rows to drop at the bottom')
+    check(
+        value_range is None or (isinstance(value_range, (tuple, list)) and len(value_range) == 2),
+        f"value_range must be None or (black, white), e.g. (0, 4095) for 12-bit data, got {value_range!r}",
+    )
     executor = check_executor(executor)
     files = image_files(images)
     counts = collections.Counter(f.stem for f in files)

@@ -11,6 +11,7 @@ import torch
 from fastcore.script import call_parse, Param
 from diffrendergan.core import (
     setup_mitsuba,
+    torch_device,
     RENDER_PARAMS,
     APPEARANCES,
     atomic_write,
@@ -268,6 +269,7 @@ def machine_info() -> dict:
     mi = setup_mitsuba()
     info = {
         'variant': mi.variant(),
+        'device': str(torch_device()),
         'cpu_count': os.cpu_count(),
         'torch_threads': torch.get_num_threads(),
         'python': platform.python_version(),

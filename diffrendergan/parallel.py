@@ -155,10 +155,10 @@ def imap(
     task = ray.remote(num_cpus=self.threads, num_gpus=self.gpus, max_retries=self.max_retries)(_run_chunk)
     boxed = [ray.put(context)]  # in a list, so that a task receives the reference and fetches it once per process
     chunks = _chunks(items, self.chunk)
-    in_flight = deque()
+    in_flight, window = deque(), 2 * self.n_workers()  # tasks queued ahead of the results wanted
     try:
         while True:
-            while len(in_flight) < 2 * self.n_workers():
+            while len(in_flight) < window:
                 chunk = next(chunks, None)
                 if chunk is None:
                     break
