@@ -172,6 +172,7 @@ def drg_demo(
 
 # %% ../nbs/20_cli.ipynb #c20-010b
 COMMANDS = {
+    'drg_measure': "measure every particle in a folder of micrographs, without masks (--demo: a synthetic sample)",
     'drg_demo': "render a synthetic micrograph with its masks, then recover hidden parameters (sim-to-sim)",
     'drg_bench': "time the renderer, a training step, image noise or dataset synthesis",
 }
