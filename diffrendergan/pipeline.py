@@ -245,16 +245,22 @@ def read_masks(
     files: list,  # the image files, matched by name: `<stem>.*` or `<stem>_m.*`
     shapes: list,  # the images' shapes after cropping
     crop_bottom: int = 0,
-) -> list:
-    "Instance maps of the masks that belong to `files`; one error listing what is missing or does not match."
+) -> dict:
+    """Instance maps of the masks that belong to `files` (image index -> map; images without a mask are left out); an
+    error when no image has one, or a mask does not match its image."""
     folder = Path(masks)
     check(folder.is_dir(), f"masks: no such folder {folder}")
     by_stem = {f.stem: f for f in sorted(folder.iterdir()) if f.is_file()}
     found = {f.stem: by_stem.get(f.stem) or by_stem.get(f'{f.stem}_m') for f in files}
-    missing = [stem for stem, m in found.items() if m is None]
-    check(not missing, f"masks: no mask named <image>.* or <image>_m.* in {folder} for images {missing[:5]}")
-    maps = []
-    for f, shape in zip(files, shapes):
+    check(
+        any(found.values()),
+        f"masks: no mask named <image>.* or <image>_m.* in {folder} for any of the images "
+        f"({', '.join(list(found)[:3])}, ...)",
+    )
+    maps = {}
+    for i, (f, shape) in enumerate(zip(files, shapes)):
+        if found[f.stem] is None:
+            continue
         with Image.open(found[f.stem]) as im:
             raw = np.asarray(im)
         raw = raw[: raw.shape[0] - crop_bottom] if raw.ndim == 2 else raw
@@ -264,7 +270,7 @@ def read_masks(
             "must be drawn on the images as they are",
         )
         binary = set(np.unique(raw).tolist()) <= {0, 1, 255}
-        maps.append(label(raw > 0, connectivity=1) if binary else raw.astype(np.int64))
+        maps[i] = label(raw > 0, connectivity=1) if binary else raw.astype(np.int64)
     return maps
 
 # %% ../nbs/19_pipeline.ipynb #c19-025
@@ -526,13 +532,15 @@ def measure_folder(
         'size_distribution': {'median_nm': refit.median_nm, 'gsd': refit.gsd, 'of': 'volume-equivalent diameter'},
         'rounds': rounds,
         'appearance': {'model': mode, **appearance},
-        'scores': None if gt_maps is None else score(pred_maps, gt_maps, nm_per_px),
+        'scores': None
+        if gt_maps is None
+        else score([pred_maps[i] for i in gt_maps], list(gt_maps.values()), nm_per_px),
         'timings_s': timings,
         'versions': _versions(),
         'command': command,
         'settings': settings,
     }
-    write_report(out, summary, table, gt_maps, nm_per_px, log)
+    write_report(out, summary, table, None if gt_maps is None else list(gt_maps.values()), nm_per_px, log)
     timed('report', t0)
     summary['timings_s'] = timings
     atomic_write(out / 'summary.json', lambda t: Path(t).write_text(json.dumps(summary, indent=1)))
