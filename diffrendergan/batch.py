@@ -24,10 +24,9 @@ from diffrendergan.core import (
     png_bytes,
     read_json,
     remove_stale_temps,
-    write_png,
 )
 from .parallel import check_executor
-from .data import image_files, load_image
+from .data import check_value_range, image_files, load_image
 from .masks import overlay
 from .measure import COLUMNS, measure
 from .segment import Segmenter
@@ -54,9 +53,8 @@ def segment_image(
 
 # %% ../nbs/17a_batch.ipynb #c17a-009
 def _table_rows(name: str, table: dict) -> list:
-    return [
-        [name, int(table['label'][i])] + [table[c][i].item() for c in COLUMNS[1:]] for i in range(len(table['label']))
-    ]
+    "The CSV rows of one image's particle table (as read back from its JSON)."
+    return [[name, *row] for row in zip(*(table[c] for c in COLUMNS))]
 
 
 def _write_csv(path: Path, rows: list):
@@ -82,10 +80,7 @@ def segment_folder(
     check(isinstance(seg, Segmenter), f"seg must be a Segmenter, got {type(seg).__name__}", TypeError)
     nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
     crop_bottom = check_number(crop_bottom, 'crop_bottom', 0, integer=True, fix='it counts rows to drop at the bottom')
-    check(
-        value_range is None or (isinstance(value_range, (tuple, list)) and len(value_range) == 2),
-        f"value_range must be None or (black, white), e.g. (0, 4095) for 12-bit data, got {value_range!r}",
-    )
+    value_range = check_value_range(value_range)
     executor = check_executor(executor)
     files = image_files(images)
     counts = collections.Counter(f.stem for f in files)
@@ -100,7 +95,7 @@ def segment_folder(
         'config': asdict(seg.config),
         'nm_per_px': nm_per_px,
         'crop_bottom': crop_bottom,
-        'value_range': None if value_range is None else [float(v) for v in value_range],
+        'value_range': value_range,
         'overlays': bool(overlays),
         'images': [f.name for f in files],
     }
@@ -127,9 +122,7 @@ def segment_folder(
             bar.update(1)
     bar.close()
     tables = {f.stem: read_json(out / 'tables' / f'{f.stem}.json') for f in files}
-    rows = [
-        row for name, table in tables.items() for row in _table_rows(name, {k: np.asarray(v) for k, v in table.items()})
-    ]
+    rows = [row for name, table in tables.items() for row in _table_rows(name, table)]
     _write_csv(out / 'particles.csv', rows)
     inner = [row[PARTICLE_COLUMNS.index('ecd_nm')] for row in rows if not row[PARTICLE_COLUMNS.index('touches_border')]]
     return {

@@ -23,7 +23,7 @@ from diffrendergan.core import (
     run_cli,
 )
 from .shapes import faceted_bank
-from .layout import Field, LogNormal, sample_layout
+from .layout import Field, sample_layout
 from .scene import Scene
 from .masks import masks
 from .parallel import RayExecutor, import_ray

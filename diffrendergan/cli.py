@@ -4,13 +4,12 @@
 
 # %% ../nbs/20_cli.ipynb #c20-002
 from __future__ import annotations
-import json, os, sys
+import json, sys
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse, Param
 from diffrendergan.core import (
     check_params,
-    defaults,
     atomic_write,
     check_choice,
     check_number,

@@ -16,9 +16,9 @@ from skimage.measure import label
 from .core import check, check_number
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'load_image', 'Micrograph', 'image_files',
-           'load_micrographs', 'bam_path', 'bam_available', 'bam_tio2_sem', 'bam_instances', 'foreground',
-           'PatchDataset']
+__all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'check_value_range', 'load_image', 'Micrograph',
+           'image_files', 'load_micrographs', 'bam_path', 'bam_available', 'bam_tio2_sem', 'bam_instances',
+           'foreground', 'PatchDataset']
 
 # %% ../nbs/06_data.ipynb #c05-005
 IMAGE_EXTS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg')
@@ -55,6 +55,19 @@ def _pixels(path: Path) -> tuple[np.ndarray, float | None]:
     return raw.astype(np.float64), full
 
 # %% ../nbs/06_data.ipynb #c05-005a
+def check_value_range(value_range) -> list | None:
+    "`value_range` as [black, white] floats (or None): one error for anything but two finite numbers, black < white."
+    if value_range is None:
+        return None
+    pair = isinstance(value_range, (tuple, list)) and len(value_range) == 2
+    pair = pair and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value_range)
+    check(
+        pair and np.isfinite(value_range).all() and value_range[1] > value_range[0],
+        f"value_range must be (black, white) with black < white, e.g. (0, 4095) for 12-bit data, got {value_range!r}",
+    )
+    return [float(v) for v in value_range]
+
+
 def load_image(
     path: str | Path,  # TIFF, PNG or JPEG file
     crop_bottom: int = 0,  # rows to drop at the bottom (instrument info bar)
@@ -64,6 +77,7 @@ def load_image(
     path = Path(path)
     check(path.is_file(), f"{path}: no such file")
     crop_bottom = check_number(crop_bottom, 'crop_bottom', 0, integer=True, fix='it counts rows to drop at the bottom')
+    value_range = check_value_range(value_range)
     raw, full = _pixels(path)
     check(
         np.isfinite(raw).all(),
@@ -83,10 +97,6 @@ def load_image(
             f"value_range=(0, 4095) for a 12-bit detector, (0, 255) for 8-bit data, or (0, 65535) to keep it dark"
         )
     black, white = value_range if value_range is not None else (0.0, full)
-    check(
-        np.isfinite([black, white]).all() and white > black,
-        f"value_range must be (black, white) with black < white, got {value_range}",
-    )
     check(black <= lo and hi <= white, f"{path} has values {lo:g}..{hi:g} outside value_range={value_range}: widen it")
     img = (raw - black) / (white - black)
     check(
@@ -230,7 +240,8 @@ class PatchDataset(torch.utils.data.Dataset):
         check(len(nm) == 1, f"micrographs have different pixel sizes {sorted(nm)}: resample them to one first")
         small = [m.name for m in micrographs if min(m.image.shape) < patch]
         check(not small, f"images {small} are smaller than the {patch} px patch: use a smaller patch")
-        self.micrographs, self.patch, self.nm_per_px, self.index = micrographs, patch, nm.pop(), []
+        self.micrographs, self.patch, self.nm_per_px = micrographs, patch, nm.pop()
+        self.index, self.fg_share = [], []  # (image, row, column) of each kept patch, and its foreground share
         for k, m in enumerate(micrographs):
             fg = foreground(m.image, dark_particles).astype(np.float64)
             ii = np.pad(fg.cumsum(0).cumsum(1), ((1, 0), (1, 0)))  # integral image
@@ -240,6 +251,7 @@ class PatchDataset(torch.utils.data.Dataset):
                     f = (ii[y + patch, x + patch] - ii[y, x + patch] - ii[y + patch, x] + ii[y, x]) / patch**2
                     if f >= min_fg:
                         self.index.append((k, y, x))
+                        self.fg_share.append(float(f))
         check(self.index, f"no {patch} px patch has {min_fg:.0%} foreground: lower min_fg or the patch size")
 
     def __len__(self):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_diagnostics.ipynb #c13-002
 from __future__ import annotations
-import json, os, time
+import json, time
 from pathlib import Path
 import numpy as np
 import torch

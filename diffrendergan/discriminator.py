@@ -4,7 +4,6 @@
 
 # %% ../nbs/09_discriminator.ipynb #c09-002
 from __future__ import annotations
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm

@@ -15,7 +15,7 @@ from .data import load_micrographs, load_image
 
 # %% auto #0
 __all__ = ['SCORES', 'dice', 'iou', 'match_instances', 'instance_scores', 'touching_recall', 'evaluate_image', 'summarize',
-           'format_summary', 'evaluate_folder']
+           'format_summary', 'read_mask', 'evaluate_folder']
 
 # %% ../nbs/16_evaluate.ipynb #c16-005
 def _pair(pred, gt) -> tuple:
@@ -135,6 +135,16 @@ def _read_labels(path: Path, crop_bottom: int) -> np.ndarray:
         raise ValueError(f"{path}: cannot read this label image ({err})") from err
     ids = check_labels(ids, f"mask {path}")
     return ids[: ids.shape[0] - crop_bottom]
+
+
+def read_mask(
+    path: str | Path,  # a label image (particle ids) or a binary mask (0/1 or 0/255, 4-connected particles)
+    crop_bottom: int = 0,  # info-bar rows to crop
+) -> np.ndarray:
+    "Instance ids of a mask file, whichever of the two kinds it is."
+    ids = _read_labels(Path(path), crop_bottom)
+    binary = set(np.unique(ids).tolist()) <= {0, 1, 255}
+    return label(ids > 0, connectivity=1) if binary else ids
 
 
 def evaluate_folder(

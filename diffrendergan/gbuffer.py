@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import ndimage
-from .core import torch_device, check, check_number
+from .core import torch_device, check_number
 from .layout import Layout
 from .scene import Scene
 
@@ -79,7 +79,7 @@ def _march_thickness(scene: Scene, ray, si, slot, max_hits: int):
 
 def _detector_visible(scene: Scene, si, detector: tuple):
     "True where a ray from the hit towards the detector direction meets no particle (drjit Bool)."
-    mi, dr = scene.mi, scene.dr
+    mi = scene.mi
     az, el = (math.radians(a) for a in detector)
     d = mi.Vector3f(math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el))
     si2 = scene.scene.ray_intersect(si.spawn_ray(d), si.is_valid())

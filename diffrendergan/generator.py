@@ -21,7 +21,7 @@ from diffrendergan.core import (
 )
 from .shapes import MeshBank
 from .layout import Field, Layout, SizeDist, LogNormal, sample_layout, check_types
-from .scene import Scene, SceneLike
+from .scene import SceneLike
 from .microscope import microscope, MICROSCOPE_PARTS
 from fastcore.basics import patch
 

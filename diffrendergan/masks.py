@@ -5,7 +5,7 @@
 # %% ../nbs/04_masks.ipynb #c04-002
 from __future__ import annotations
 import numpy as np
-from .scene import Scene, SceneLike
+from .scene import SceneLike
 from .layout import Layout
 from .core import check
 from .measure import check_labels

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 import numpy as np
 import torch
-from PIL import Image
 from scipy import ndimage
 from skimage.measure import label, regionprops
 from diffrendergan.core import (
@@ -28,18 +27,20 @@ from diffrendergan.core import (
     check_same_run,
     read_json,
 )
-from .data import Micrograph, PatchDataset, foreground, image_files, load_micrographs
+from .data import Micrograph, PatchDataset, check_value_range, foreground, image_files, load_micrographs
 from .shapes import ellipsoid_bank, faceted_bank, sphere_bank, wire_bank
 from .layout import Field, LogNormal
 from .shading import ShadedScene
 from .generator import Generator, LayoutSampler, ParamHead, default_learn
 from .discriminator import PatchGAN
 from .train import GANTrainer
-from .synthesize import Filters, load_pair, synthesize
+from .core import write_png
+from .masks import masks as make_masks
+from .synthesize import Filters, load_pair, synthesize, write_tiff
 from .segment import SegConfig, SegData, Segmenter, fit_segmenter
 from .batch import segment_folder
 from .measure import compare_sizes, measure, size_histogram
-from .evaluate import evaluate_image, summarize, touching_recall
+from .evaluate import evaluate_image, read_mask, summarize, touching_recall
 
 # %% auto #0
 __all__ = ['BUDGETS', 'MODALITIES', 'SHAPES', 'PATCH', 'HIDDEN_APPEARANCE', 'Budget', 'check_phase', 'load_stage',
@@ -72,7 +73,7 @@ BUDGETS = {
 _SECONDS = {'gan_step': 0.12, 'pair': 0.045, 'seg_step': 0.33, 'megapixel': 1.7}  # 2 CPU cores, measured here
 
 # %% ../nbs/19_pipeline.ipynb #c19-009
-MODALITIES = {'se': 'se', 'bse': 'bse', 'transmission': 'transmission'}  # --modality -> appearance model
+MODALITIES = ('se', 'bse', 'transmission')  # --modality: the appearance model the GAN learns
 SHAPES = ('faceted', 'sphere', 'ellipsoid', 'rod', 'wire')
 PATCH = 128  # GAN field and segmenter window, px
 
@@ -216,28 +217,25 @@ def bank_for(shape: str, seed: int = 0):
     return wire_bank(aspect=4.0 if shape == 'rod' else 8.0, bend=0.0 if shape == 'rod' else 0.5, seed=seed)
 
 
-def estimate(budget: Budget, n_images: int, megapixels: float) -> dict:
+def estimate(budget: Budget, megapixels: float) -> dict:
     "Seconds each stage should take on 2 CPU cores (the constants in `_SECONDS`)."
     s = _SECONDS
     rounds = (budget.rounds - 1) * budget.probe_steps + budget.seg_steps
     return {
         'gan': budget.gan_epochs * budget.gan_steps * 2 * s['gan_step'],
         'rounds': budget.rounds * (budget.pairs * s['pair'] + megapixels * s['megapixel']) + rounds * s['seg_step'],
-        'measure': megapixels * s['megapixel'],
     }
 
 # %% ../nbs/19_pipeline.ipynb #c19-023
 class Log:
-    "Prints what the job does, with the time, and keeps the lines for the report."
+    "Prints what the job does, with the minutes since it started."
 
     def __init__(self, quiet: bool = False):
-        self.quiet, self.lines, self.t0 = quiet, [], time.perf_counter()
+        self.quiet, self.t0 = quiet, time.perf_counter()
 
     def __call__(self, msg: str):
-        line = f"[{(time.perf_counter() - self.t0) / 60:5.1f} min] {msg}"
-        self.lines.append(line)
         if not self.quiet:
-            print(line, flush=True)
+            print(f"[{(time.perf_counter() - self.t0) / 60:5.1f} min] {msg}", flush=True)
 
 # %% ../nbs/19_pipeline.ipynb #c19-024
 def read_masks(
@@ -261,24 +259,25 @@ def read_masks(
     for i, (f, shape) in enumerate(zip(files, shapes)):
         if found[f.stem] is None:
             continue
-        with Image.open(found[f.stem]) as im:
-            raw = np.asarray(im)
-        raw = raw[: raw.shape[0] - crop_bottom] if raw.ndim == 2 else raw
+        ids = read_mask(found[f.stem], crop_bottom)
         check(
-            raw.shape == tuple(shape),
-            f"masks: {found[f.stem].name} is {raw.shape} after crop_bottom, its image {f.name} {tuple(shape)}: masks "
+            ids.shape == tuple(shape),
+            f"masks: {found[f.stem].name} is {ids.shape} after crop_bottom, its image {f.name} {tuple(shape)}: masks "
             "must be drawn on the images as they are",
         )
-        binary = set(np.unique(raw).tolist()) <= {0, 1, 255}
-        maps[i] = label(raw > 0, connectivity=1) if binary else raw.astype(np.int64)
+        maps[i] = ids
     return maps
 
 # %% ../nbs/19_pipeline.ipynb #c19-025
-def score(pred_maps: list, gt_maps: list, nm_per_px: float) -> dict:
+def score(
+    pred_maps: list,  # the job's instance maps of the images that have masks
+    gt_maps: list,  # their masks' instance maps
+    measured: dict,  # the particles of those images not cut by the frame (columns of `measure`)
+    reference: dict,  # the masks' particles not cut by the frame
+) -> dict:
     "Dice, IoU, AP50, PQ, touching recall (means over images) and the size agreement of predictions with masks."
     rows = [{**evaluate_image(p, g), 'touching': touching_recall(p, g)} for p, g in zip(pred_maps, gt_maps)]
-    cat = lambda maps: {k: np.concatenate([measure(m, nm_per_px)[k] for m in maps]) for k in ('ecd_nm', 'feret_min_nm')}
-    sizes = compare_sizes(cat(pred_maps), cat(gt_maps))
+    sizes = compare_sizes(measured, reference)
     means = {k: v[0] for k, v in summarize(rows, ('dice', 'iou', 'ap50', 'pq', 'touching')).items()}
     return {**means, 'size_ks': sizes['ks'], 'median_ecd_err': sizes['median_err'], 'n_masks': sizes['n_ref']}
 
@@ -306,18 +305,10 @@ def size_summary(table: dict) -> dict:
 def gan_patches(mics: list, dark_particles: bool) -> tuple:
     """The patches the GAN learns from, those with particles (at least 15 % foreground, or the median share where
     particles are sparser), and their mean foreground share."""
-    fgs = [foreground(m.image, dark_particles) for m in mics]
-    step = PATCH // 4
-    shares = [
-        fg[y : y + PATCH, x : x + PATCH].mean()
-        for fg in fgs
-        for y in range(0, fg.shape[0] - PATCH + 1, step)
-        for x in range(0, fg.shape[1] - PATCH + 1, step)
-    ]
-    min_fg = float(min(0.15, np.median(shares)))
+    every = PatchDataset(mics, patch=PATCH, min_fg=0, dark_particles=dark_particles)
+    min_fg = float(min(0.15, np.median(every.fg_share)))
     reals = PatchDataset(mics, patch=PATCH, min_fg=min_fg, dark_particles=dark_particles)
-    kept = [fgs[k][y : y + PATCH, x : x + PATCH].mean() for k, y, x in reals.index]
-    return reals, float(np.mean(kept))
+    return reals, float(np.mean(reals.fg_share))
 
 
 def _stage(out: Path, name: str, make) -> dict:
@@ -369,7 +360,7 @@ def measure_folder(
     t_start = time.perf_counter()
     nm_per_px = check_number(nm_per_px, 'nm_per_px', 0, lo_open=True, fix='read it from the scale bar or the metadata')
     crop_bottom = check_number(crop_bottom, 'crop_bottom', 0, integer=True, fix='it counts rows to drop at the bottom')
-    check_choice(modality, 'modality', tuple(MODALITIES))
+    check_choice(modality, 'modality', MODALITIES)
     check_choice(shape, 'shape', SHAPES)
     check(isinstance(dark_particles, (bool, np.bool_)), f"dark_particles must be True or False, got {dark_particles!r}")
     prior_given = _check_size_prior(size_prior)
@@ -389,7 +380,7 @@ def measure_folder(
         'size_prior': prior_given,
         'budget': asdict(budget),
         'seed': seed,
-        'value_range': None if value_range is None else [float(v) for v in value_range],
+        'value_range': check_value_range(value_range),
     }
     log = Log(quiet=not progress)
     mics, phase = load_stage(files, nm_per_px, crop_bottom, value_range, dark_particles)
@@ -408,7 +399,7 @@ def measure_folder(
         atomic_write(timings_path, lambda t: Path(t).write_text(json.dumps(timings)))
 
     megapixels = sum(m.image.size for m in mics) / 1e6
-    expected = estimate(budget, len(mics), megapixels)
+    expected = estimate(budget, megapixels)
     _stage(out, 'images', lambda: {'names': [m.name for m in mics], 'megapixels': megapixels, **phase})
     log(
         f"1/6 images: {len(mics)} micrographs, {megapixels:.1f} Mpx at {nm_per_px} nm/px; particles "
@@ -420,12 +411,8 @@ def measure_folder(
 
     def first_prior():
         if prior_given:
-            return {
-                'median_nm': prior_given[0],
-                'gsd': prior_given[1],
-                'source': 'size_prior',
-                **{'share': float(np.mean(phase['particle_share']))},
-            }
+            share = float(np.mean(phase['particle_share']))
+            return {'median_nm': prior_given[0], 'gsd': prior_given[1], 'source': 'size_prior', 'share': share}
         return {**estimate_sizes(mics, dark_particles), 'source': 'images'}
 
     prior = _stage(out, 'prior', first_prior)
@@ -438,7 +425,7 @@ def measure_folder(
     reals, gan_share = gan_patches(mics, dark_particles)
     gan_counts = particle_counts(sizes, gan_share, nm_per_px)
     sampler = LayoutSampler(bank, field, n=gan_counts, sizes=sizes, n_agglomerates=(1, 3))
-    mode = MODALITIES[modality]
+    mode = modality
     scene = ShadedScene(bank, field, mode, max_particles=gan_counts[1], detector=None, cache=256)
     torch.manual_seed(seed)
     gen = Generator(scene, sampler, ParamHead(default_learn(scene), mlp=True), layouts=256, seed=seed)
@@ -513,16 +500,22 @@ def measure_folder(
         )
         if result['last']:
             break
-        moved = abs(refit.median_nm / sizes.median_nm - 1) < 0.03 and abs(refit.gsd / sizes.gsd - 1) < 0.03
-        last = moved  # the estimate stopped moving: the next round is the last
+        settled = abs(refit.median_nm / sizes.median_nm - 1) < 0.03 and abs(refit.gsd / sizes.gsd - 1) < 0.03
+        last = settled  # the estimate stopped moving: the next round is the last
         sizes = refit
     timed('rounds', t0)
 
     t0 = time.perf_counter()
     log("5/6 measure: masks, overlays and particles.csv written by the last round")
     tables = [read_json(out / 'tables' / f'{Path(f).stem}.json') for f in files]
-    table = {k: np.concatenate([np.asarray(t[k]) for t in tables]) for k in tables[0]}
-    pred_maps = [_read_mask(out / 'masks' / f'{Path(f).stem}.tif') for f in files]
+    table = _inner({k: np.concatenate([np.asarray(t[k]) for t in tables]) for k in tables[0]}, keep_border=True)
+    scores, reference = None, None
+    if gt_maps is not None:
+        scored = list(gt_maps)  # the images that have masks
+        reference = _inner(_concat([measure(gt_maps[i], nm_per_px, exclude_border=False) for i in scored]))
+        measured = _inner(_concat([{k: np.asarray(v) for k, v in tables[i].items()} for i in scored]))
+        pred_maps = [_read_mask(out / 'masks' / f'{Path(files[i]).stem}.tif') for i in scored]
+        scores = score(pred_maps, [gt_maps[i] for i in scored], measured, reference)
     timed('measure', t0)
 
     t0 = time.perf_counter()
@@ -532,22 +525,30 @@ def measure_folder(
         'size_distribution': {'median_nm': refit.median_nm, 'gsd': refit.gsd, 'of': 'volume-equivalent diameter'},
         'rounds': rounds,
         'appearance': {'model': mode, **appearance},
-        'scores': None
-        if gt_maps is None
-        else score([pred_maps[i] for i in gt_maps], list(gt_maps.values()), nm_per_px),
+        'scores': scores,
         'timings_s': timings,
         'versions': _versions(),
         'command': command,
         'settings': settings,
     }
-    write_report(out, summary, table, None if gt_maps is None else list(gt_maps.values()), nm_per_px, log)
+    write_report(out, summary, _inner(table), reference)
     timed('report', t0)
-    summary['timings_s'] = timings
     atomic_write(out / 'summary.json', lambda t: Path(t).write_text(json.dumps(summary, indent=1)))
     log(f"6/6 report: {out / 'report.html'}; {_fmt_summary(summary)}")
     return summary
 
 # %% ../nbs/19_pipeline.ipynb #c19-032
+def _concat(tables: list) -> dict:
+    "One `measure` table of several."
+    return {k: np.concatenate([np.asarray(t[k]) for t in tables]) for k in tables[0]}
+
+
+def _inner(table: dict, keep_border: bool = False) -> dict:
+    "`table` with numpy columns, without the particles cut by the frame (unless `keep_border`)."
+    cols = {k: np.asarray(v) for k, v in table.items()}
+    return cols if keep_border else {k: v[~cols['touches_border'].astype(bool)] for k, v in cols.items()}
+
+
 def _read_mask(path: Path) -> np.ndarray:
     import tifffile
 
@@ -590,19 +591,19 @@ def _png_data(path: Path) -> str:
     return 'data:image/png;base64,' + base64.b64encode(Path(path).read_bytes()).decode()
 
 
-def write_report(out: Path, summary: dict, table: dict, gt_maps: list | None, nm_per_px: float, log=print):
+def write_report(
+    out: Path,
+    summary: dict,
+    inner: dict,  # the measured particles not cut by the frame (columns of `measure`)
+    reference: dict | None,  # the masks' particles, when there are masks
+):
     "size_histogram.png and a self-contained report.html (figures embedded) in `out`."
     import matplotlib
 
     matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
 
-    inner = {k: np.asarray(v)[~np.asarray(table['touches_border'], bool)] for k, v in table.items()}
-    tables = {'measured': inner}
-    if gt_maps is not None:
-        tables['masks'] = {
-            k: np.concatenate([measure(g, nm_per_px)[k] for g in gt_maps]) for k in ('ecd_nm', 'feret_min_nm')
-        }
+    tables = {'measured': inner} if reference is None else {'measured': inner, 'masks': reference}
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.4))
     size_histogram(tables, 'ecd_nm', ax=axs[0])
     size_histogram(tables, 'feret_min_nm', ax=axs[1])
@@ -675,10 +676,6 @@ def unknown_sample(
     seed: int = 0,
 ) -> dict:
     "Micrographs (8-bit PNG) of a hidden sample and their exact instance masks (uint16 TIFF); returns the truth."
-    from diffrendergan.masks import masks as make_masks
-    from diffrendergan.core import write_png
-    from diffrendergan.synthesize import write_tiff
-
     out = check_out_dir(out)
     bank = ellipsoid_bank(seed=seed + 1)
     field = Field(size[0], size[1], nm_per_px)

@@ -96,7 +96,7 @@ def _key(self: Scene, name: str) -> str:
 def _scene_dict(self: Scene, max_depth, ring_elevation):
     mi, f, u = self.mi, self.field, self.unit
     T = mi.ScalarTransform4f
-    w, h = f.width_nm * u / 2, f.height_nm * u / 2  # half extents of the field in world units
+    w = f.width_nm * u / 2  # half width of the field in world units (the film's aspect sets the height)
     zc = 10.0
     if self.camera == 'orthographic':
         sensor = {

@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_segment.ipynb #c17-002
 from __future__ import annotations
-import json, math, time
+import math
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np

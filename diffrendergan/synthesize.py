@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_synthesize.ipynb #c14-002
 from __future__ import annotations
-import contextlib, datetime, json, re, shutil
+import contextlib, datetime, json, re
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_train.ipynb #c12-002
 from __future__ import annotations
-import json, math, os, time
+import json, math, time
 from pathlib import Path
 import numpy as np
 import torch

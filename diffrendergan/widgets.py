@@ -9,7 +9,6 @@ from dataclasses import dataclass, asdict
 import numpy as np
 import torch
 import ipywidgets as W
-from PIL import Image
 from .core import MICROSCOPE_PARAMS, check, check_number, check_params, png_bytes
 from .shapes import MeshBank, faceted_bank
 from .layout import Field, LogNormal
