@@ -13,7 +13,7 @@ import torch.nn.functional as F
 import kornia.augmentation as K
 from scipy import ndimage
 from skimage.measure import label
-from skimage.morphology import h_maxima
+from skimage.morphology import h_maxima, reconstruction
 from skimage.segmentation import watershed
 from tqdm.auto import tqdm
 from diffrendergan.core import (
@@ -39,7 +39,7 @@ def targets(ids: np.ndarray, width: int = 2) -> np.ndarray:
     return contour_map(ids, width, mode='all')
 
 
-SPLITS = ('distance', 'probability')
+SPLITS = ('distance', 'neck', 'probability')
 
 
 def _check_split(split: str, h: float, h_name: str = 'h'):
@@ -52,8 +52,8 @@ def instances_from_probs(
     probs: np.ndarray,  # (3, H, W) class probabilities (background, interior, contour)
     min_core: int = 4,  # smallest interior component that seeds a particle, px
     min_size: int = 8,  # smallest particle kept, px
-    split: str = 'distance',  # 'distance': cut cores at their necks; 'probability': one seed per core
-    h: float = 1.0,  # 'distance': a neck must be this many px narrower (in radius) than both sides
+    split: str = 'distance',  # 'distance' or 'neck': cut cores at their necks; 'probability': one seed per core
+    h: float = 1.0,  # 'distance', 'neck': a neck must be this many px narrower (in radius) than both sides
 ) -> np.ndarray:
     "Instance map (H, W) int32 from class probabilities: cores -> seeds -> watershed over the foreground."
     p = np.asarray(probs)
@@ -69,9 +69,13 @@ def instances_from_probs(
     small = sizes < min_core
     small[0] = False
     cores[small[cores]] = 0
-    if split == 'distance':
+    if split in ('distance', 'neck'):
         d = ndimage.distance_transform_edt(cores > 0)
-        seeds = label(h_maxima(d, h) & (cores > 0), connectivity=2)
+        if split == 'distance':
+            tops = h_maxima(d, h) > 0
+        else:  # the domes of height h: two tops stay apart only where the saddle between them is h below both
+            tops = d - reconstruction(np.maximum(d - h, 0), d, method='dilation') > 1e-9
+        seeds = label(tops & (cores > 0), connectivity=2)
         seeded = np.zeros(cores.max() + 1, bool)
         seeded[cores[seeds > 0]] = True
         thin = (cores > 0) & ~seeded[cores]
@@ -101,8 +105,8 @@ class SegConfig:
     patch: int = 128  # training crop and inference window, px
     min_core: int = 4  # instance extraction: smallest seeding interior, px
     min_size: int = 8  # instance extraction: smallest particle, px
-    split: str = 'distance'  # instance extraction: 'distance' (cut cores at necks) or 'probability' (one seed per core)
-    split_h: float = 1.0  # instance extraction: neck depth that cuts, px (split='distance')
+    split: str = 'distance'  # instance extraction: one of SPLITS ('distance', 'neck': cut cores at necks)
+    split_h: float = 1.0  # instance extraction: neck depth that cuts, px (split='distance' or 'neck')
     norm: str = 'none'  # input scaling: 'none' (the detector's grey levels) or 'image' (zero mean, unit variance)
     feature_norm: str = 'batch'  # normalisation in the network: 'batch' (fixed at inference) or 'instance' (nnU-Net's)
 
