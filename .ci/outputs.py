@@ -92,6 +92,30 @@ def shows(source: str) -> bool:
     return isinstance(last.value, (ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Dict, ast.BinOp))
 
 
+def _imports(source: str) -> bool:
+    "Whether the cell has an import statement (nbdev's docs build executes such cells)."
+    try:
+        tree = ast.parse(body(source))
+    except SyntaxError:
+        return False
+    return any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+
+
+def _imports_and_code(source: str) -> bool:
+    "A cell (not exported, not hidden) with imports and other statements, which nbdev warns about."
+    d = directives(source)
+    if d.keys() & {'export', 'exports', 'exporti', 'exec_doc', 'hide'} or 'nbdev_export(' in source:
+        return False
+    try:
+        tree = ast.parse(body(source))
+    except SyntaxError:
+        return False
+    nodes = list(ast.walk(tree))
+    return any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes) and any(
+        isinstance(n, (ast.Expr, ast.Assign)) for n in nodes
+    )
+
+
 def _clean_outputs(outputs: list) -> list:
     "Outputs as stored: no stderr (progress bars), no empty streams."
     kept = []
@@ -137,10 +161,24 @@ def problems(path: Path) -> list:
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         found.append(f"{size / 1e6:.1f} MB (limit {MAX_NOTEBOOK_BYTES / 1e6:.1f} MB): make its figures smaller")
+    ids = [cell.get('id') for cell in nb['cells']]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        found.append(f"cell ids {twice[:5]} appear more than once: a cell was inserted twice")
     for i, cell in enumerate(nb['cells']):
         if cell['cell_type'] != 'code':
             continue
         source = ''.join(cell['source'])
+        if _imports_and_code(source):
+            found.append(
+                f"cell {i} imports and does more: nbdev's docs build runs every cell that imports, out of context; put "
+                "the imports in a cell of their own"
+            )
+        elif SKIP & directives(source).keys() and _imports(source):
+            found.append(
+                f"cell {i} is flagged {sorted(SKIP & directives(source).keys())} but imports: nbdev's docs build runs "
+                "every cell that imports, flags or not; move the import to an unflagged cell"
+            )
         outputs = cell.get('outputs', [])
         for o in outputs:
             png = o.get('data', {}).get('image/png')
