@@ -76,12 +76,8 @@ def shows(source: str) -> bool:
     d = directives(source)
     if 'export' in d or 'exporti' in d:
         return False
-    code = body(source)
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    if not tree.body:
+    code, tree = body(source), _tree(source)
+    if tree is None or not tree.body:
         return False
     if any(_calls_shown(node) for node in tree.body):
         return True
@@ -92,13 +88,18 @@ def shows(source: str) -> bool:
     return isinstance(last.value, (ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Dict, ast.BinOp))
 
 
+def _tree(source: str):
+    "The cell's parsed body, or None when it is not Python (a magic, a syntax error)."
+    try:
+        return ast.parse(body(source))
+    except SyntaxError:
+        return None
+
+
 def _imports(source: str) -> bool:
     "Whether the cell has an import statement (nbdev's docs build executes such cells)."
-    try:
-        tree = ast.parse(body(source))
-    except SyntaxError:
-        return False
-    return any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+    tree = _tree(source)
+    return tree is not None and any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
 
 
 def _imports_and_code(source: str) -> bool:
@@ -106,14 +107,8 @@ def _imports_and_code(source: str) -> bool:
     d = directives(source)
     if d.keys() & {'export', 'exports', 'exporti', 'exec_doc', 'hide'} or 'nbdev_export(' in source:
         return False
-    try:
-        tree = ast.parse(body(source))
-    except SyntaxError:
-        return False
-    nodes = list(ast.walk(tree))
-    return any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes) and any(
-        isinstance(n, (ast.Expr, ast.Assign)) for n in nodes
-    )
+    tree = _tree(source)
+    return _imports(source) and any(isinstance(n, (ast.Expr, ast.Assign)) for n in ast.walk(tree))
 
 
 def _clean_outputs(outputs: list) -> list:
@@ -181,9 +176,9 @@ def problems(path: Path) -> list:
             )
         outputs = cell.get('outputs', [])
         for o in outputs:
-            png = o.get('data', {}).get('image/png')
-            if png and len(base64.b64decode(png)) > MAX_IMAGE_BYTES:
-                found.append(f"cell {i}: a {len(base64.b64decode(png)) // 1000} kB figure (limit 250 kB)")
+            png_size = len(base64.b64decode(o.get('data', {}).get('image/png', '')))
+            if png_size > MAX_IMAGE_BYTES:
+                found.append(f"cell {i}: a {png_size // 1000} kB figure (limit {MAX_IMAGE_BYTES // 1000} kB)")
             if o.get('output_type') == 'error':
                 found.append(f"cell {i}: a stored error")
         if not skipped(source) and shows(source) and not outputs:

@@ -535,7 +535,7 @@ def measure_folder(
     t0 = time.perf_counter()
     log("5/6 measure: masks, overlays and particles.csv written by the last round")
     tables = [read_json(out / 'tables' / f'{Path(f).stem}.json') for f in files]
-    table = _inner({k: np.concatenate([np.asarray(t[k]) for t in tables]) for k in tables[0]}, keep_border=True)
+    table = _inner(_concat(tables), keep_border=True)
     scores, reference = None, None
     if gt_maps is not None:
         scored = list(gt_maps)  # the images that have masks
