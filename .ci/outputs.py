@@ -3,10 +3,12 @@
 
     python .ci/outputs.py --write [NOTEBOOK ...]   execute notebooks and store their outputs (default: all)
     python .ci/outputs.py --write --full NOTEBOOK  the same at full size (without IN_TEST: tutorials' real runs)
+    python .ci/outputs.py --write --full --bam NB  also the cells flagged `bam`, where the BAM images are
     python .ci/outputs.py --check                  CI: every cell that shows something has its output stored
 
 Cells flagged `slow`, `cuda` or `bam`, or `eval: false`, are not executed: long experiments, a GPU, and the licensed
 BAM images (their pixels must never be stored). Such cells keep whatever was stored before; `--check` lists them.
+`--bam` runs the `bam` cells too: only for pages whose outputs show numbers and synthetic images, never BAM pixels.
 Figures are stored as plain PNG (not retina); progress bars and other stderr text are dropped.
 """
 
@@ -44,10 +46,10 @@ def directives(source: str) -> dict:
     return found
 
 
-def skipped(source: str) -> bool:
-    "Not executed when storing outputs (nor by the tests without the matching flag)."
+def skipped(source: str, run: frozenset = frozenset()) -> bool:
+    "Not executed when storing outputs (nor by the tests without the matching flag); `run`: flags executed anyway."
     d = directives(source)
-    return bool(SKIP & d.keys()) or d.get('eval:', [''])[0].lower() == 'false' or 'nbdev_export(' in source
+    return bool((SKIP - run) & d.keys()) or d.get('eval:', [''])[0].lower() == 'false' or 'nbdev_export(' in source
 
 
 def body(source: str) -> str:
@@ -123,8 +125,9 @@ def _clean_outputs(outputs: list) -> list:
     return kept
 
 
-def write(path: Path, full: bool = False) -> float:
-    "Execute `path` (skipping the flagged cells; at reduced size unless `full`) and store its outputs; seconds taken."
+def write(path: Path, full: bool = False, run: frozenset = frozenset()) -> float:
+    """Execute `path` (skipping the flagged cells but those flagged with one of `run`; at reduced size unless `full`)
+    and store its outputs; seconds taken."""
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
@@ -138,9 +141,9 @@ def write(path: Path, full: bool = False) -> float:
     shell = CaptureShell(path, mpl_format='png')
     t0 = time.perf_counter()
     with working_directory(path.parent):
-        shell.run_all(nb, exc_stop=True, preproc=lambda cell: cell.cell_type != 'code' or skipped(cell.source))
+        shell.run_all(nb, exc_stop=True, preproc=lambda cell: cell.cell_type != 'code' or skipped(cell.source, run))
     for cell in nb.cells:
-        if cell.cell_type == 'code' and not skipped(cell.source):
+        if cell.cell_type == 'code' and not skipped(cell.source, run):
             cell['outputs'] = _clean_outputs(cell.get('outputs', []))
     clean_nb(nb)
     write_nb(nb, path)
@@ -193,6 +196,11 @@ def main():
     mode.add_argument('--write', action='store_true', help='execute notebooks and store their outputs')
     mode.add_argument('--check', action='store_true', help='check that the stored outputs are there')
     parser.add_argument('--full', action='store_true', help='--write at full size: no IN_TEST (minutes to hours)')
+    parser.add_argument(
+        '--bam',
+        action='store_true',
+        help="--write also runs the cells flagged `bam` (where the data is): their outputs must show no BAM pixels",
+    )
     parser.add_argument('notebooks', nargs='*', help='notebooks (default: every notebook a reader sees)')
     args = parser.parse_args()
     paths = notebooks(args.notebooks)
@@ -200,7 +208,8 @@ def main():
         failed = []
         for p in paths:
             try:
-                print(f"{p.relative_to(ROOT)}: {write(p, args.full):.0f} s", flush=True)
+                seconds = write(p, args.full, frozenset({'bam'} if args.bam else ()))
+                print(f"{p.relative_to(ROOT)}: {seconds:.0f} s", flush=True)
             except Exception as e:  # the notebook is left as it was; go on with the others
                 failed.append(p)
                 print(f"{p.relative_to(ROOT)}: failed ({type(e).__name__}: {e})", flush=True)

@@ -360,6 +360,22 @@ SE_PARAMS = {
             'SE: height (in standard deviations of the relief) whose contour lines are rims; higher: fewer, smaller '
             'bumps',
         ),
+        ParamSpec(
+            'se.contact',
+            0.0,
+            1.0,
+            0.9,
+            True,
+            'SE: share of the edge effect kept where a particle borders another particle rather than the substrate',
+        ),
+        ParamSpec(
+            'se.spread',
+            0.0,
+            1.0,
+            0.1,
+            True,
+            "SE: spread of the particle yield from grain to grain (log-normal sigma; composition, crystal orientation)",
+        ),
     ]
 }
 BSE_PARAMS = {

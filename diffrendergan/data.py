@@ -241,6 +241,7 @@ class PatchDataset(torch.utils.data.Dataset):
         small = [m.name for m in micrographs if min(m.image.shape) < patch]
         check(not small, f"images {small} are smaller than the {patch} px patch: use a smaller patch")
         self.micrographs, self.patch, self.nm_per_px = micrographs, patch, nm.pop()
+        self.min_fg, self.dark_particles = min_fg, bool(dark_particles)  # the rule, for fakes chosen alike
         self.index, self.fg_share = [], []  # (image, row, column) of each kept patch, and its foreground share
         for k, m in enumerate(micrographs):
             fg = foreground(m.image, dark_particles).astype(np.float64)
@@ -261,8 +262,9 @@ class PatchDataset(torch.utils.data.Dataset):
         k, y, x = self.index[i]
         return torch.from_numpy(self.micrographs[k].image[y : y + self.patch, x : x + self.patch].copy())[None]
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        "`n` random patches as a (n, 1, P, P) batch."
+    def sample(self, n: int, generator: torch.Generator | None = None, groups: bool = False):
+        "`n` random patches as a (n, 1, P, P) batch; with `groups`, also the micrograph index of each, (n,)."
         n = check_number(n, 'n', 1, integer=True)
         idx = torch.randint(len(self), (n,), generator=generator)
-        return torch.stack([self[int(i)] for i in idx])
+        patches = torch.stack([self[int(i)] for i in idx])
+        return (patches, torch.tensor([self.index[int(i)][0] for i in idx])) if groups else patches

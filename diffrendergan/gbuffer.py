@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import ndimage
-from .core import torch_device, check_number
+from .core import torch_device, check_number, check_choice
 from .layout import Layout
 from .scene import Scene
 
@@ -31,6 +31,7 @@ class GBuffer:
     )  # 1 where the path to the side detector is free of particles, else 0 (None: not computed)
     ss: int  # sub-pixels per pixel along each axis
     nm_per_px: float  # size of an output pixel, nm
+    free_dist: torch.Tensor | None = None  # distance to the part of the silhouette that borders the substrate, nm
 
     @property
     def particle(self) -> torch.Tensor:
@@ -41,21 +42,26 @@ class GBuffer:
 def silhouette_distance(
     sub_ids: np.ndarray,  # (H, W) int particle index, -1 substrate
     px_nm: float,  # size of one sub-pixel, nm
+    against: str = 'any',  # 'any': edges against the substrate or another particle; 'substrate': free edges only
 ) -> np.ndarray:
     "Distance in nm from each particle sub-pixel to its silhouette (0 on the substrate): float32 (H, W)."
+    check_choice(against, 'against', ('any', 'substrate'))
     ids = np.asarray(sub_ids)
-    b = np.zeros(ids.shape, bool)
-    dv = ids[1:] != ids[:-1]
-    b[1:] |= dv
-    b[:-1] |= dv
-    dh = ids[:, 1:] != ids[:, :-1]
-    b[:, 1:] |= dh
-    b[:, :-1] |= dh
-    b &= ids >= 0
-    if not b.any():
+    edge = np.zeros(ids.shape, bool)
+    step_v = ids[1:] != ids[:-1]
+    step_h = ids[:, 1:] != ids[:, :-1]
+    if against == 'substrate':  # only steps from a particle to the substrate
+        step_v &= (ids[1:] < 0) | (ids[:-1] < 0)
+        step_h &= (ids[:, 1:] < 0) | (ids[:, :-1] < 0)
+    edge[1:] |= step_v
+    edge[:-1] |= step_v
+    edge[:, 1:] |= step_h
+    edge[:, :-1] |= step_h
+    edge &= ids >= 0
+    if not edge.any():
         d = np.full(ids.shape, 1e6, np.float32)  # no silhouette in view: far from any edge
     else:
-        d = (ndimage.distance_transform_edt(~b) + 0.5).astype(np.float32)
+        d = (ndimage.distance_transform_edt(~edge) + 0.5).astype(np.float32)
     d[ids < 0] = 0
     return d * np.float32(px_nm)
 
@@ -121,6 +127,7 @@ def gbuffer(
             sub_ids=torch.from_numpy(sub).to(dev),
             cos=to_t(cos.numpy()),
             dist=to_t(silhouette_distance(sub, scene.field.nm_per_px / ss)),
+            free_dist=to_t(silhouette_distance(sub, scene.field.nm_per_px / ss, 'substrate')),
             thickness=None if thick is None else to_t(thick.numpy()),
             visible=None if vis is None else to_t(vis.numpy()),
             ss=ss,

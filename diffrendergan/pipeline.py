@@ -690,6 +690,8 @@ HIDDEN_APPEARANCE = {
     'se.texture': 0.15,
     'microscope.blur': 1.1,
     'microscope.gain': 1.1,
+    'se.contact': 1.0,  # the sample as first measured, before the SE model had these two terms
+    'se.spread': 0.0,
 }
 HIDDEN_TRANSMISSION = {  # a bright-field transmission sample: dark particles on a bright support
     'tem.background': 0.8,

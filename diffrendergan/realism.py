@@ -11,10 +11,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import check
 from .stats import radial_power
+from scipy import ndimage
 
 # %% auto #0
 __all__ = ['sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance', 'random_features', 'mmd2_poly',
-           'kid_random', 'inception_metrics', 'check_images', 'realism', 'c2st_accuracy', 'c2st', 'c2st_baseline']
+           'kid_random', 'inception_metrics', 'check_images', 'realism', 'c2st_accuracy', 'c2st', 'c2st_baseline',
+           'foreground_share', 'select_like', 'patch_stats']
 
 # %% ../nbs/10_realism.ipynb #c10-007
 def _laplacian_pyramid(x, levels):
@@ -179,13 +181,31 @@ def _c2st_net(width: int = 16) -> nn.Module:
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, 1))
 
 
+def _halves(n: int, groups, rng: torch.Generator, name: str) -> tuple:
+    """Indices (first, second) of a random two-way split of `n` items; with `groups`, whole groups go to one side, so
+    that overlapping or related items (patches of one micrograph) never sit on both sides."""
+    if groups is None:
+        order = torch.randperm(n, generator=rng)
+        return order[: n // 2], order[n // 2 :]
+    groups = torch.as_tensor(groups)
+    check(groups.shape == (n,), f"{name}_groups must name one group per image ({n}), got shape {tuple(groups.shape)}")
+    names = groups.unique()
+    check(len(names) >= 2, f"{name}_groups must hold at least 2 groups to split by, got {len(names)}")
+    names = names[torch.randperm(len(names), generator=rng)]
+    first = torch.isin(groups, names[: len(names) // 2])
+    shuffle = lambda i: i[torch.randperm(len(i), generator=rng)]
+    return shuffle(first.nonzero()[:, 0]), shuffle((~first).nonzero()[:, 0])
+
+
 def c2st_accuracy(
     real: torch.Tensor,  # (N, 1, H, W) real patches
     fake: torch.Tensor,  # (M, 1, H, W) synthetic patches of the same size
     seed: int = 0,  # the split, the network's start and the batches
-    steps: int = 300,  # optimiser steps on batches drawn from the training half
+    steps: int = 1000,  # optimiser steps on batches drawn from the training half
     batch: int = 64,
     lr: float = 2e-3,
+    real_groups=None,  # (N,) group of each real patch (e.g. its micrograph): the split keeps groups apart
+    fake_groups=None,  # (M,) the same for the fakes (None: independent renders)
 ) -> float:
     "Held-out accuracy of a small CNN trained to tell `fake` from `real` (0.5: indistinguishable)."
     check_images(real, 'real', 8)
@@ -195,14 +215,17 @@ def c2st_accuracy(
         f"real and fake images differ in size: {tuple(real.shape[1:])} vs {tuple(fake.shape[1:])}",
     )
     rng = torch.Generator().manual_seed(seed)
-    n = min(len(real), len(fake))  # balanced classes
-    real = real[torch.randperm(len(real), generator=rng)[:n]].float()
-    fake = fake[torch.randperm(len(fake), generator=rng)[:n]].float()
-    half = n // 2
-    images = torch.cat([real[:half], fake[:half]]) * 2 - 1  # grey levels as they are, centred on 0
-    labels = torch.cat([torch.zeros(half), torch.ones(half)])
-    held_out = torch.cat([real[half:], fake[half:]]) * 2 - 1
-    held_labels = torch.cat([torch.zeros(n - half), torch.ones(n - half)])
+    real_train, real_test = _halves(len(real), real_groups, rng, 'real')
+    fake_train, fake_test = _halves(len(fake), fake_groups, rng, 'fake')
+    n_train, n_test = min(len(real_train), len(fake_train)), min(len(real_test), len(fake_test))  # balanced classes
+    check(
+        min(n_train, n_test) >= 4,
+        f"the split leaves {n_train} training and {n_test} test images per side: give more images or groups",
+    )
+    images = torch.cat([real[real_train[:n_train]], fake[fake_train[:n_train]]]).float() * 2 - 1  # centred on 0
+    labels = torch.cat([torch.zeros(n_train), torch.ones(n_train)])
+    held_out = torch.cat([real[real_test[:n_test]], fake[fake_test[:n_test]]]).float() * 2 - 1
+    held_labels = torch.cat([torch.zeros(n_test), torch.ones(n_test)])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = _c2st_net()
@@ -223,7 +246,7 @@ def c2st(
     real: torch.Tensor,  # (N, 1, H, W) real patches the generator never saw
     fake: torch.Tensor,  # (M, 1, H, W) synthetic patches chosen by the same rule
     seeds: tuple = (0, 1, 2),  # one test per seed (split, network and batches)
-    **kwargs,  # passed to `c2st_accuracy` (steps, batch, lr)
+    **kwargs,  # passed to `c2st_accuracy` (steps, batch, lr, real_groups, fake_groups)
 ) -> dict:
     "Classifier two-sample test over seeds: mean held-out accuracy, its spread, and each seed's."
     check(len(seeds) > 0, "seeds must name at least one seed")
@@ -234,9 +257,57 @@ def c2st(
 def c2st_baseline(
     real: torch.Tensor,  # (N, 1, H, W) real patches, N >= 16
     seeds: tuple = (0, 1, 2),
-    **kwargs,
+    groups=None,  # (N,) micrograph of each patch: the halves, and each test's split, keep micrographs apart
+    **kwargs,  # passed to `c2st_accuracy` (steps, batch, lr)
 ) -> dict:
     "The same test between two random halves of the reals: what a generator indistinguishable from them would score."
     check_images(real, 'real', 16)
-    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(10**6))
-    return c2st(real[order[: len(real) // 2]], real[order[len(real) // 2 :]], seeds, **kwargs)
+    first, second = _halves(len(real), groups, torch.Generator().manual_seed(10**6), 'real')
+    if groups is not None:
+        groups = torch.as_tensor(groups)
+        kwargs = {**kwargs, 'real_groups': groups[first], 'fake_groups': groups[second]}
+    return c2st(real[first], real[second], seeds, **kwargs)
+
+# %% ../nbs/10_realism.ipynb #c10-023
+def foreground_share(
+    x: torch.Tensor,  # (N, 1, H, W) images
+    threshold: float,  # grey level between substrate and particles
+    dark_particles: bool = False,  # particles darker than the substrate (bright-field transmission, some BSE)
+) -> torch.Tensor:
+    "Share of each image's pixels on the particle side of `threshold`: (N,)."
+    particle_px = x < threshold if dark_particles else x > threshold
+    return particle_px.float().mean((1, 2, 3))
+
+
+def select_like(
+    x: torch.Tensor,  # (N, 1, H, W) images
+    threshold: float,  # grey level between substrate and particles (one value for reals and fakes)
+    min_fg: float,  # smallest particle share of a kept image
+    dark_particles: bool = False,
+) -> torch.Tensor:
+    "The images of `x` whose particle share reaches `min_fg` (the rule real patches are cut by)."
+    check_images(x, 'x', 1)
+    return x[foreground_share(x, threshold, dark_particles) >= min_fg]
+
+
+def patch_stats(
+    x: torch.Tensor,  # (N, 1, H, W) images
+    threshold: float,
+    dark_particles: bool = False,
+    min_px: int = 4,  # smaller connected regions are noise, not particles
+) -> dict:
+    "Mean particle share, connected particle regions per image and their median area (px) under one threshold."
+    check_images(x, 'x', 1)
+    particle_px = (x < threshold if dark_particles else x > threshold)[:, 0].cpu().numpy()
+    counts, areas = [], []
+    for mask in particle_px:
+        regions, _ = ndimage.label(mask)
+        sizes = np.bincount(regions.ravel())[1:]
+        sizes = sizes[sizes >= min_px]
+        counts.append(len(sizes))
+        areas.extend(sizes.tolist())
+    return {
+        'fg_share': float(particle_px.mean()),
+        'regions_per_patch': float(np.mean(counts)),
+        'median_region_px': float(np.median(areas)) if areas else 0.0,
+    }

@@ -65,6 +65,23 @@ def _white(shape, seed: int, like: torch.Tensor) -> torch.Tensor:
     )
 
 
+def _edge_effect(g: GBuffer, edge_width, contact) -> torch.Tensor:
+    """Edge weight in [0, 1]: `exp(-distance / width)` to the free silhouette, plus `contact` times what edges against
+    other particles add."""
+    near_any = torch.exp(-g.dist / edge_width)
+    if g.free_dist is None or (not contact.requires_grad and float(contact) == 1.0):
+        return near_any  # every edge alike
+    near_free = torch.exp(-g.free_dist / edge_width)
+    return near_free + contact * (near_any - near_free)  # dist <= free_dist, so the second term is >= 0
+
+
+def _grain_yields(g: GBuffer, spread, seed: int) -> torch.Tensor:
+    "Relative yield of the particle seen at each sub-pixel: log-normal with sigma `spread` and mean 1, one per grain."
+    n_grains = max(int(g.sub_ids.max()) + 1, 1)
+    z = _white((n_grains,), seed + 104729, g.cos)
+    return torch.exp(spread * z - spread**2 / 2)[g.sub_ids.clamp_min(0).long()]
+
+
 def shade_sem(
     g: GBuffer,
     particle,
@@ -78,32 +95,23 @@ def shade_sem(
     relief=0.0,
     relief_scale=60.0,
     relief_level=1.0,
-    seed: int = 0,  # seed of the substrate's texture and relief
+    contact=1.0,
+    spread=0.0,
+    seed: int = 0,  # seed of the substrate's texture and relief and of the grains' yields
 ) -> torch.Tensor:
-    """Electron yield image (H, W): material yield (textured substrate with bright relief rims) x tilt contrast x (1 +
-    edge effect) x detector shadowing."""
+    """Electron yield image (H, W): material yield (per grain; textured substrate with bright relief rims) x tilt
+    contrast x (1 + edge effect) x detector shadowing."""
     t = lambda v: v if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-    particle, substrate, tilt, shadow, edge, edge_width, texture, texture_scale, relief, relief_scale, relief_level = (
-        map(
-            t,
-            (
-                particle,
-                substrate,
-                tilt,
-                shadow,
-                edge,
-                edge_width,
-                texture,
-                texture_scale,
-                relief,
-                relief_scale,
-                relief_level,
-            ),
-        )
+    particle, substrate, tilt, shadow, edge, edge_width = map(t, (particle, substrate, tilt, shadow, edge, edge_width))
+    texture, texture_scale, relief, relief_scale, relief_level = map(
+        t, (texture, texture_scale, relief, relief_scale, relief_level)
     )
-    topo = g.cos.clamp_min(COS_MIN).pow(-tilt) * (1 + edge * torch.exp(-g.dist / edge_width))
-    sub, px = substrate, g.nm_per_px / g.ss  # px: nm per sub-pixel
+    contact, spread = t(contact), t(spread)
     on = lambda a: float(a.detach()) > 0 or a.requires_grad  # a term to draw: non-zero, or being learned
+    topo = g.cos.clamp_min(COS_MIN).pow(-tilt) * (1 + edge * _edge_effect(g, edge_width, contact))
+    if on(spread):
+        particle = particle * _grain_yields(g, spread, seed)
+    sub, px = substrate, g.nm_per_px / g.ss  # px: nm per sub-pixel
     if on(texture):
         sub = sub * (1 + texture * smooth_field(_white(g.cos.shape, seed, g.cos), texture_scale / px)).clamp_min(0)
     if on(relief):

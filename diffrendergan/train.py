@@ -28,7 +28,8 @@ from .generator import Generator
 from .augment import diff_augment, AdaptiveP
 from .losses import d_loss, g_loss, r1_penalty, real_midpoint, match_metric, match_weights, match_residual
 from .stats import radial_power, grey_levels, soft_cdf
-from .realism import realism, c2st_accuracy, check_images
+from .realism import realism, c2st_accuracy, check_images, select_like
+from skimage.filters import threshold_otsu
 from fastcore.basics import patch
 
 # %% auto #0
@@ -144,6 +145,7 @@ class GANTrainer:
         | None = None,  # also save `last.pt` every this many steps inside an epoch (None: at epoch ends)
         held_out=None,  # real patches the GAN never trains on (as `reals`): a C2ST after every epoch (None: none)
         n_c2st: int = 256,  # held-out patches and fakes per C2ST
+        c2st_steps: int = 300,  # classifier steps per C2ST: cheaper than a converged test (`realism.c2st`), comparable
         best_by: str = 'swd',  # what picks `best.pt`: 'swd' (lowest) or 'c2st' (lowest accuracy; needs `held_out`)
         device: str
         | torch.device
@@ -173,6 +175,7 @@ class GANTrainer:
             seed=check_number(seed, 'seed', 0, integer=True),
             best_by=check_choice(best_by, 'best_by', ('swd', 'c2st')),
             n_c2st=None if held_out is None else check_number(n_c2st, 'n_c2st', 8, integer=True),
+            c2st_steps=None if held_out is None else check_number(c2st_steps, 'c2st_steps', 1, integer=True),
         )
         check(
             best_by == 'swd' or held_out is not None, "best_by='c2st' needs held_out: real patches the GAN never sees"
@@ -209,13 +212,20 @@ class GANTrainer:
         self.metric_keys = [
             10**8 + i for i in range(self.n_metric)
         ]  # fixed fake keys: metric changes = parameter changes
-        self.c2st_reals, self.c2st_keys = None, []
-        if held_out is not None:  # fixed held-out patches and fake keys for every C2ST
+        self.c2st_reals, self.c2st_rule, self.c2st_groups = None, None, None
+        if held_out is not None:  # fixed held-out patches for every C2ST, and the rule that picks fakes alike
             held = held_out if hasattr(held_out, 'sample') else _TensorReals(held_out)
             rng = torch.Generator().manual_seed(derive_seed(seed, stream='c2st_reals'))
-            self.c2st_reals = held.sample(n_c2st, rng)
+            if hasattr(held, 'index'):  # a PatchDataset: each patch's micrograph, to keep the C2ST's halves apart
+                self.c2st_reals, groups = held.sample(n_c2st, rng, groups=True)
+                self.c2st_groups = groups if len(groups.unique()) >= 4 else None  # too few micrographs to split by
+            else:
+                self.c2st_reals = held.sample(n_c2st, rng)
             _check_reals(self.c2st_reals, getattr(held, 'nm_per_px', None), gen.scene.field)
-            self.c2st_keys = [2 * 10**8 + i for i in range(n_c2st)]
+            if getattr(held, 'min_fg', 0) > 0:  # patches cut where particles are (PatchDataset): fakes too
+                dark = bool(getattr(held, 'dark_particles', False))
+                threshold = float(threshold_otsu(self.c2st_reals.numpy()))
+                self.c2st_rule = (threshold, held.min_fg, dark)
         self.match, self.matcher = match, None
         if match:  # the reals' statistics, once
             ref = self.reals.sample(n_match, torch.Generator().manual_seed(derive_seed(seed, stream='match_reals')))
@@ -412,9 +422,32 @@ def evaluate(self: GANTrainer) -> dict:
 
 
 @patch
+def c2st_fakes(self: GANTrainer) -> tuple:
+    """Fakes for the C2ST, as many as held-out patches: renders of a fixed key stream, kept when they pass the rule
+    that cut the held-out patches (`c2st_rule`); also the share kept."""
+    n, first = len(self.c2st_reals), 2 * 10**8
+    if self.c2st_rule is None:
+        return self.gen.sample(range(first, first + n)).cpu(), 1.0
+    kept, key = [], first
+    while sum(len(k) for k in kept) < n and key < first + 8 * n:  # at most 8 renders per patch
+        kept.append(select_like(self.gen.sample(range(key, key + n)).cpu(), *self.c2st_rule))
+        key += n
+    fakes = torch.cat(kept)[:n]
+    check(
+        len(fakes) >= 8,
+        f"only {len(fakes)} of {key - first} fakes show the held-out patches' particle share "
+        f"(min_fg={self.c2st_rule[1]}): lay out more or larger particles, or cut the held-out patches with a lower "
+        "min_fg",
+    )
+    return fakes, sum(len(k) for k in kept) / (key - first)
+
+
+@patch
 def c2st(self: GANTrainer) -> float:
-    "Held-out accuracy of the classifier two-sample test: fakes of fixed keys against the held-out real patches."
-    return c2st_accuracy(self.c2st_reals, self.gen.sample(self.c2st_keys).cpu(), seed=self.seed)
+    "Held-out accuracy of the classifier two-sample test: fakes chosen like the held-out real patches against them."
+    fakes, _ = self.c2st_fakes()
+    steps = self.settings['c2st_steps']
+    return c2st_accuracy(self.c2st_reals, fakes, seed=self.seed, steps=steps, real_groups=self.c2st_groups)
 
 # %% ../nbs/12_train.ipynb #c12-010a
 def _epoch_entry(self, logs: list, seconds: float) -> dict:
