@@ -16,7 +16,7 @@ from scipy import ndimage
 # %% auto #0
 __all__ = ['sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance', 'random_features', 'mmd2_poly',
            'kid_random', 'inception_metrics', 'check_images', 'realism', 'c2st_accuracy', 'c2st', 'c2st_baseline',
-           'foreground_share', 'select_like', 'patch_stats']
+           'foreground_share', 'select_like', 'draw_like', 'patch_stats']
 
 # %% ../nbs/10_realism.ipynb #c10-007
 def _laplacian_pyramid(x, levels):
@@ -288,6 +288,24 @@ def select_like(
     "The images of `x` whose particle share reaches `min_fg` (the rule real patches are cut by)."
     check_images(x, 'x', 1)
     return x[foreground_share(x, threshold, dark_particles) >= min_fg]
+
+
+def draw_like(
+    render,  # render(start, stop): a (stop - start, 1, H, W) batch of images for those keys
+    n: int,  # images wanted
+    threshold: float,
+    min_fg: float,
+    dark_particles: bool = False,
+    chunk: int = 64,  # keys rendered at a time
+    max_renders: int | None = None,  # give up after this many keys (default 8 n)
+) -> tuple:
+    "Up to `n` images of consecutive keys that pass `select_like`, and the share of renders kept."
+    max_renders = 8 * n if max_renders is None else max_renders
+    kept, key = [], 0
+    while sum(len(k) for k in kept) < n and key < max_renders:
+        kept.append(select_like(render(key, key + chunk), threshold, min_fg, dark_particles))
+        key += chunk
+    return torch.cat(kept)[:n], sum(len(k) for k in kept) / key
 
 
 def patch_stats(

@@ -28,7 +28,7 @@ from .generator import Generator
 from .augment import diff_augment, AdaptiveP
 from .losses import d_loss, g_loss, r1_penalty, real_midpoint, match_metric, match_weights, match_residual
 from .stats import radial_power, grey_levels, soft_cdf
-from .realism import realism, c2st_accuracy, check_images, select_like
+from .realism import realism, c2st_accuracy, check_images, draw_like
 from skimage.filters import threshold_otsu
 from fastcore.basics import patch
 
@@ -428,18 +428,15 @@ def c2st_fakes(self: GANTrainer) -> tuple:
     n, first = len(self.c2st_reals), 2 * 10**8
     if self.c2st_rule is None:
         return self.gen.sample(range(first, first + n)).cpu(), 1.0
-    kept, key = [], first
-    while sum(len(k) for k in kept) < n and key < first + 8 * n:  # at most 8 renders per patch
-        kept.append(select_like(self.gen.sample(range(key, key + n)).cpu(), *self.c2st_rule))
-        key += n
-    fakes = torch.cat(kept)[:n]
+    render = lambda start, stop: self.gen.sample(range(first + start, first + stop)).cpu()
+    fakes, kept = draw_like(render, n, *self.c2st_rule, chunk=n)  # at most 8 renders per patch
     check(
         len(fakes) >= 8,
-        f"only {len(fakes)} of {key - first} fakes show the held-out patches' particle share "
+        f"only {len(fakes)} of {8 * n} fakes show the held-out patches' particle share "
         f"(min_fg={self.c2st_rule[1]}): lay out more or larger particles, or cut the held-out patches with a lower "
         "min_fg",
     )
-    return fakes, sum(len(k) for k in kept) / (key - first)
+    return fakes, kept
 
 
 @patch
