@@ -313,6 +313,14 @@ MICROSCOPE_PARAMS = {
             False,
             'scan-line jitter: sigma of a random horizontal shift per line, pixels',
         ),
+        ParamSpec(
+            'microscope.smooth',
+            0.0,
+            2.0,
+            0.0,
+            False,
+            'smoothing after detection (pixel averaging, resampling): Gaussian sigma in pixels; correlates the noise',
+        ),
     ]
 }
 

@@ -168,7 +168,7 @@ class Generator(nn.Module):
         sampler: LayoutSampler,
         head: ParamHead,
         fixed: dict | None = None,  # values of parameters that are not learned
-        parts: tuple = ('blur', 'gain', 'offset', 'noise'),  # microscope parts applied
+        parts: tuple = ('blur', 'gain', 'offset', 'noise', 'shot', 'smooth'),  # microscope parts applied
         spp: int | None = None,
         seed: int = 0,
         layouts: int
