@@ -237,14 +237,14 @@ def measure_noise(
     check(window % 2 == 1, f"window must be odd, got {window}")
     check(0 < flat_share <= 1, f"flat_share must be in (0, 1], got {flat_share}")
     bins = check_number(bins, 'bins', 2, integer=True)
-    residuals, levels, products, squares = [], [], 0.0, 0.0
+    residuals, levels, rho_weighted, weights = [], [], 0.0, 0.0  # the correlation: mean over images, by energy
     for x in _image_list(images):
         residual, mean, flat = _flat_residuals(x, window, flat_share, bins)
         residuals.append(residual[flat])
         levels.append(mean[flat])
-        rho_image = _lag1(residual, flat)
         weight = float((residual[flat] ** 2).sum())
-        products, squares = products + rho_image * weight, squares + weight
+        rho_weighted += _lag1(residual, flat) * weight
+        weights += weight
     residuals, levels = torch.cat(residuals), torch.cat(levels)
     check(
         residuals.numel() >= 2000,
@@ -264,7 +264,7 @@ def measure_noise(
     if slope < 0:  # read noise only
         slope, intercept = 0.0, float(np.mean(var))
     sigmas, rhos, gains = _smoothing_table(window)
-    smooth = float(np.interp(products / max(squares, 1e-20), rhos, sigmas))
+    smooth = float(np.interp(rho_weighted / max(weights, 1e-20), rhos, sigmas))
     gain = float(np.interp(smooth, sigmas, gains))
     spec = lambda name, value: float(np.clip(value, MICROSCOPE_PARAMS[name].lo, MICROSCOPE_PARAMS[name].hi))
     return {
