@@ -157,6 +157,11 @@ def _local_fit(
     return F.conv2d(F.pad(x, (r, r, r, r), mode='reflect'), kernel)
 
 
+def _quantile(values: torch.Tensor, q) -> torch.Tensor:
+    "Quantile(s) `q` of a 1-D tensor, from at most about 200 000 evenly spaced values (torch.quantile's size limit)."
+    return torch.quantile(values[:: max(1, values.numel() // 200_000)], torch.as_tensor(q, dtype=values.dtype))
+
+
 def _flat_residuals(
     x: torch.Tensor,  # (N, 1, H, W) images
     window: int,  # window of the local quadratic fit, odd
@@ -179,12 +184,12 @@ def _flat_residuals(
     levels = mean[valid]
     if levels.numel() == 0:
         return residual, mean, flat
-    edges = torch.quantile(levels[:: max(1, levels.numel() // 200_000)], torch.linspace(0, 1, bins + 1))
+    edges = _quantile(levels, torch.linspace(0, 1, bins + 1))
     for low, high in zip(edges[:-1], edges[1:]):
         in_bin = valid & (mean >= low) & (mean <= high)
         if in_bin.sum() < 50:
             continue
-        limit = torch.quantile(grad[in_bin][:: max(1, int(in_bin.sum()) // 200_000)], flat_share)
+        limit = _quantile(grad[in_bin], flat_share)
         flat |= in_bin & (grad <= limit)
     return residual, mean, flat
 
@@ -250,7 +255,7 @@ def measure_noise(
         residuals.numel() >= 2000,
         f"only {residuals.numel()} flat, unclipped pixels to measure the noise on: give more or larger images",
     )
-    edges = torch.quantile(levels[:: max(1, levels.numel() // 200_000)], torch.linspace(0, 1, bins + 1))
+    edges = _quantile(levels, torch.linspace(0, 1, bins + 1))
     at, var = [], []
     for low, high in zip(edges[:-1], edges[1:]):
         in_bin = (levels >= low) & (levels <= high)
