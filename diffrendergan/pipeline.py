@@ -25,6 +25,7 @@ from diffrendergan.core import (
     check_number,
     check_out_dir,
     check_same_run,
+    load_checkpoint,
     read_json,
 )
 from .data import Micrograph, PatchDataset, check_value_range, foreground, image_files, load_micrographs
@@ -43,7 +44,7 @@ from .measure import compare_sizes, measure, size_histogram
 from .evaluate import evaluate_image, read_mask, summarize, touching_recall
 
 # %% auto #0
-__all__ = ['BUDGETS', 'MODALITIES', 'SHAPES', 'PATCH', 'NECK', 'HIDDEN_APPEARANCE', 'HIDDEN_TRANSMISSION', 'Budget',
+__all__ = ['BUDGETS', 'MODALITIES', 'SHAPES', 'PATCH', 'GSD_MAX', 'NECK', 'HIDDEN_APPEARANCE', 'HIDDEN_TRANSMISSION', 'Budget',
            'check_phase', 'load_stage', 'weighted_log_stats', 'estimate_sizes', 'smallest_particle_px', 'neck_px',
            'particle_counts', 'inner_sizes', 'refit_sizes', 'bank_for', 'estimate', 'Log', 'read_masks', 'score',
            'size_summary', 'gan_patches', 'measure_folder', 'write_report', 'unknown_sample', 'simsim', 'drg_measure',
@@ -60,15 +61,19 @@ class Budget:
     probe_steps: int  # segmenter steps in the rounds before the last
     seg_steps: int  # segmenter steps in the last round
     rounds: int  # rounds at most (>= 2: at least one refit before the last)
+    warm_start: bool = True  # each round after the first fine-tunes the previous round's segmenter
 
     def __post_init__(self):
         for name in ('gan_epochs', 'gan_steps', 'pairs', 'probe_steps', 'seg_steps'):
             check_number(getattr(self, name), name, 1, integer=True)
         check_number(self.rounds, 'rounds', 2, integer=True, fix='one round to refit the sizes, one to train in full')
+        check(
+            isinstance(self.warm_start, bool), f"warm_start must be True or False, got {self.warm_start!r}", TypeError
+        )
 
 
 BUDGETS = {
-    'quick': Budget(gan_epochs=4, gan_steps=60, pairs=400, probe_steps=300, seg_steps=1000, rounds=2),
+    'quick': Budget(gan_epochs=4, gan_steps=60, pairs=400, probe_steps=250, seg_steps=700, rounds=3),
     'standard': Budget(gan_epochs=10, gan_steps=60, pairs=600, probe_steps=500, seg_steps=1500, rounds=3),
 }
 _SECONDS = {'gan_step': 0.12, 'pair': 0.045, 'seg_step': 0.33, 'megapixel': 1.7}  # 2 CPU cores, measured here
@@ -124,6 +129,9 @@ def weighted_log_stats(values: np.ndarray, weights: np.ndarray) -> tuple:
     return float(np.exp(q50)), float((q75 - q25) / 1.349)
 
 # %% ../nbs/19_pipeline.ipynb #c19-013
+GSD_MAX = 2.0  # the widest size distribution the job draws: wider measured spreads come from fragments and merges
+
+
 def estimate_sizes(
     mics: list[Micrograph],
     dark_particles: bool = False,
@@ -145,7 +153,7 @@ def estimate_sizes(
     )
     width, log_sd = weighted_log_stats(np.asarray(widths), np.asarray(areas, float))  # specks of noise weigh little
     median = width * 1.1  # the widest inscribed disk is narrower than the ECD
-    gsd = float(np.clip(math.exp(log_sd), 1.1, 2.0))
+    gsd = float(np.clip(math.exp(log_sd), 1.1, GSD_MAX))
     return {'median_nm': median, 'gsd': gsd, 'share': float(np.mean(shares)), 'n_blobs': len(widths)}
 
 # %% ../nbs/19_pipeline.ipynb #c19-016
@@ -214,7 +222,7 @@ def refit_sizes(
     real_median, real_sd = weighted_log_stats(real_ecd, real_weight)
     extra = syn_sd**2 - math.log(sizes.gsd) ** 2  # spread that shapes and orientations add to the ECD
     sd = math.sqrt(max(real_sd**2 - max(extra, 0.0), math.log(1.02) ** 2))
-    new = LogNormal(real_median / ratio, float(min(math.exp(sd), 3.0)))
+    new = LogNormal(real_median / ratio, float(min(math.exp(sd), GSD_MAX)))  # a wider draw feeds fragments back
     return new, {'ecd_per_size': ratio, 'real_median_ecd_nm': real_median, 'real_log_sd': real_sd}
 
 # %% ../nbs/19_pipeline.ipynb #c19-022
@@ -500,6 +508,9 @@ def measure_folder(
             split_h = neck_px(sizes, nm_per_px)
             seg = Segmenter(replace(cfg, min_size=smallest_particle_px(sizes, nm_per_px), split_h=split_h))
             steps = budget.seg_steps if last else budget.probe_steps
+            start = k - 1 if budget.warm_start and k > 1 else None  # fine-tune the last round's segmenter
+            if start:
+                seg.load_state_dict(load_checkpoint(out / 'rounds' / str(start) / 'seg' / 'segmenter.pt')['model'])
             data = SegData([p['image'] for p in pairs], [p['instances'] for p in pairs], cfg.width)
             fit_segmenter(seg, data, steps=steps, batch=8, lr=3e-3, out=where / 'seg', seed=seed, progress=progress)
             target = out if last else where / 'measured'
@@ -512,6 +523,7 @@ def measure_folder(
                 'counts': list(counts),
                 'split_h_px': split_h,
                 'segmenter_steps': steps,
+                'fine_tuned_from_round': start,
                 'last': last,
                 **calibration,
             }
