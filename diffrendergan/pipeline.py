@@ -508,9 +508,9 @@ def measure_folder(
             split_h = neck_px(sizes, nm_per_px)
             seg = Segmenter(replace(cfg, min_size=smallest_particle_px(sizes, nm_per_px), split_h=split_h))
             steps = budget.seg_steps if last else budget.probe_steps
-            start = k - 1 if budget.warm_start and k > 1 else None  # fine-tune the last round's segmenter
-            if start:
-                seg.load_state_dict(load_checkpoint(out / 'rounds' / str(start) / 'seg' / 'segmenter.pt')['model'])
+            parent = k - 1 if budget.warm_start and k > 1 else None  # the round whose segmenter is fine-tuned
+            if parent:
+                seg.load_state_dict(load_checkpoint(out / 'rounds' / str(parent) / 'seg' / 'segmenter.pt')['model'])
             data = SegData([p['image'] for p in pairs], [p['instances'] for p in pairs], cfg.width)
             fit_segmenter(seg, data, steps=steps, batch=8, lr=3e-3, out=where / 'seg', seed=seed, progress=progress)
             target = out if last else where / 'measured'
@@ -523,7 +523,7 @@ def measure_folder(
                 'counts': list(counts),
                 'split_h_px': split_h,
                 'segmenter_steps': steps,
-                'fine_tuned_from_round': start,
+                'fine_tuned_from_round': parent,
                 'last': last,
                 **calibration,
             }
