@@ -15,11 +15,11 @@ import torch
 # %% auto #0
 __all__ = ['MIN_LLVM', 'SYSTEM_LLVM_GLOBS', 'LLVM_HELP', 'VARIANTS', 'PAPER_PARAMS', 'RENDER_PARAMS', 'MICROSCOPE_PARAMS',
            'SE_PARAMS', 'BSE_PARAMS', 'TEM_PARAMS', 'APPEARANCES', 'ALL_PARAMS', 'SEED_STREAMS', 'check',
-           'check_number', 'check_choice', 'llvm_version', 'llvm_candidates', 'find_libllvm', 'cuda_available',
-           'default_variant', 'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params', 'defaults', 'derive_seed',
-           'remove_stale_temps', 'atomic_write', 'png_bytes', 'write_png', 'check_out_dir', 'check_out_file',
-           'cli_errors', 'run_cli', 'digest', 'architecture', 'as_json', 'check_same_run', 'read_json',
-           'load_checkpoint']
+           'check_number', 'check_choice', 'check_flag', 'llvm_version', 'llvm_candidates', 'find_libllvm',
+           'cuda_available', 'default_variant', 'setup_mitsuba', 'torch_device', 'ParamSpec', 'check_params',
+           'defaults', 'derive_seed', 'remove_stale_temps', 'atomic_write', 'png_bytes', 'write_png', 'check_out_dir',
+           'check_out_file', 'cli_errors', 'run_cli', 'digest', 'architecture', 'as_json', 'check_same_run',
+           'read_json', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c00-033b
 def check(
@@ -77,6 +77,15 @@ def check_choice(
     ok = isinstance(value, str) or not isinstance(value, (list, dict, set))
     check(ok and value in tuple(choices), f"{name} must be one of {tuple(choices)}, got {value!r}")
     return value
+
+# %% ../nbs/00_core.ipynb #c00-033h
+def check_flag(
+    value,  # what the caller passed
+    name: str,  # the argument's name
+) -> bool:
+    "`value` as a `bool` when it is True or False (numpy's too); else a `TypeError` that names `name`."
+    check(isinstance(value, (bool, np.bool_)), f"{name} must be True or False, got {value!r}", TypeError)
+    return bool(value)
 
 # %% ../nbs/00_core.ipynb #c00-005
 _llvm_ver = re.compile(r'libLLVM(?:-|\.so\.)(\d+)')

@@ -13,7 +13,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from skimage.filters import threshold_otsu
 from skimage.measure import label
-from .core import check, check_number
+from .core import check, check_flag, check_number
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'BAM_NM_PER_PX', 'BAM_INFO_BAR', 'BAM_HELP', 'check_value_range', 'load_image', 'Micrograph',
@@ -222,11 +222,7 @@ class PatchDataset(torch.utils.data.Dataset):
             "micrographs must be a non-empty list of Micrograph (from load_micrographs)",
             TypeError,
         )
-        check(
-            isinstance(dark_particles, (bool, np.bool_)),
-            f"dark_particles must be True or False, got {dark_particles!r}",
-            TypeError,
-        )
+        check_flag(dark_particles, 'dark_particles')
         for m in micrographs:
             check_number(m.nm_per_px, f"nm_per_px of micrograph {m.name!r}", 0, lo_open=True)
             check(

@@ -22,6 +22,7 @@ from diffrendergan.core import (
     atomic_write,
     check,
     check_choice,
+    check_flag,
     check_number,
     check_out_dir,
     check_same_run,
@@ -38,7 +39,7 @@ from .train import GANTrainer
 from .core import write_png
 from .masks import masks as make_masks
 from .synthesize import Filters, load_pair, synthesize, write_tiff
-from .segment import SegConfig, SegData, Segmenter, fit_segmenter
+from .segment import SegConfig, SegData, Segmenter, adapt_norm, fit_segmenter
 from .batch import segment_folder
 from .measure import compare_sizes, measure, size_histogram
 from .evaluate import evaluate_image, read_mask, summarize, touching_recall
@@ -67,9 +68,7 @@ class Budget:
         for name in ('gan_epochs', 'gan_steps', 'pairs', 'probe_steps', 'seg_steps'):
             check_number(getattr(self, name), name, 1, integer=True)
         check_number(self.rounds, 'rounds', 2, integer=True, fix='one round to refit the sizes, one to train in full')
-        check(
-            isinstance(self.warm_start, bool), f"warm_start must be True or False, got {self.warm_start!r}", TypeError
-        )
+        check_flag(self.warm_start, 'warm_start')
 
 
 BUDGETS = {
@@ -385,6 +384,7 @@ def measure_folder(
     budget: str | Budget = 'quick',  # 'quick', 'standard' or a `Budget`
     seed: int = 0,
     masks: str | Path | None = None,  # masks of some or all images, only to score the run (never for training)
+    adapt: bool = True,  # measure with the segmenter's batch-norm statistics of the images themselves (`adapt_norm`)
     value_range: tuple | None = None,  # grey values that become 0 and 1 (`load_image`)
     progress: bool = True,
     command: str | None = None,  # the command line, for the summary
@@ -395,7 +395,8 @@ def measure_folder(
     crop_bottom = check_number(crop_bottom, 'crop_bottom', 0, integer=True, fix='it counts rows to drop at the bottom')
     check_choice(modality, 'modality', MODALITIES)
     check_choice(shape, 'shape', SHAPES)
-    check(isinstance(dark_particles, (bool, np.bool_)), f"dark_particles must be True or False, got {dark_particles!r}")
+    dark_particles = check_flag(dark_particles, 'dark_particles')
+    adapt = check_flag(adapt, 'adapt')
     prior_given = _check_size_prior(size_prior)
     if isinstance(budget, str):
         budget = BUDGETS[check_choice(budget, 'budget', tuple(BUDGETS))]
@@ -413,6 +414,7 @@ def measure_folder(
         'size_prior': prior_given,
         'budget': asdict(budget),
         'seed': seed,
+        'adapt': adapt,
         'value_range': check_value_range(value_range),
     }
     log = Log(quiet=not progress)
@@ -513,6 +515,8 @@ def measure_folder(
                 seg.load_state_dict(load_checkpoint(out / 'rounds' / str(parent) / 'seg' / 'segmenter.pt')['model'])
             data = SegData([p['image'] for p in pairs], [p['instances'] for p in pairs], cfg.width)
             fit_segmenter(seg, data, steps=steps, batch=8, lr=3e-3, out=where / 'seg', seed=seed, progress=progress)
+            if adapt:  # the checkpoint keeps the synthetic statistics: the next round fine-tunes from those
+                adapt_norm(seg, [m.image for m in mics], seed=seed)
             target = out if last else where / 'measured'
             segment_folder(seg, files, target, nm_per_px, crop_bottom, value_range, overlays=last, progress=progress)
             measured = [_read_mask(target / 'masks' / f'{Path(f).stem}.tif') for f in files]
@@ -524,6 +528,7 @@ def measure_folder(
                 'split_h_px': split_h,
                 'segmenter_steps': steps,
                 'fine_tuned_from_round': parent,
+                'adapted': adapt,
                 'last': last,
                 **calibration,
             }
@@ -816,6 +821,9 @@ def drg_measure(
     budget: Param("how long to work", str, choices=list(BUDGETS)) = 'quick',
     seed: Param("random seed", int) = 0,
     masks: Param("folder of masks of the images, only to score the run", str) = None,
+    no_adapt: Param(
+        "measure with the segmenter's synthetic batch-norm statistics, not the images'", store_true
+    ) = False,
     demo: Param("measure a synthetic sample with hidden sizes, written on the fly", store_true) = False,
     quiet: Param("no progress output", store_true) = False,
 ):
@@ -840,6 +848,7 @@ def drg_measure(
             budget,
             seed,
             masks,
+            adapt=not no_adapt,
             progress=not quiet,
             command=command,
         )

@@ -31,7 +31,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['SPLITS', 'targets', 'instances_from_probs', 'SegConfig', 'standardize', 'Segmenter', 'SegData', 'SegAug',
-           'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter']
+           'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter', 'adapt_norm']
 
 # %% ../nbs/17_segment.ipynb #c17-005
 def targets(ids: np.ndarray, width: int = 2) -> np.ndarray:
@@ -442,3 +442,53 @@ def load_segmenter(
     seg = Segmenter(SegConfig(**cfg))
     seg.load_state_dict(s['model'])
     return seg.to(device).eval()
+
+# %% ../nbs/17_segment.ipynb #c17-021
+@torch.no_grad()
+def adapt_norm(
+    seg: Segmenter,  # a trained segmenter with `feature_norm='batch'`; changed in place
+    images: list,  # the (H, W) grey images in [0, 1] it will measure, each at least `config.patch` on both sides
+    crops: int = 256,  # random windows whose feature statistics replace the training ones
+    batch: int = 8,  # windows per forward pass
+    seed: int = 0,  # of the windows' positions
+) -> Segmenter:
+    "`seg` with the batch-norm statistics of `images` (AdaBN), in eval mode; the caller's random state is untouched."
+    check(isinstance(seg, Segmenter), f"seg must be a Segmenter, got {type(seg).__name__}", TypeError)
+    norms = [m for m in seg.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    check(norms, "adapt_norm needs a segmenter with feature_norm='batch': instance norm keeps no statistics to adapt")
+    crops = check_number(crops, 'crops', 1, integer=True)
+    batch = check_number(batch, 'batch', 1, integer=True)
+    check(
+        isinstance(images, (list, tuple)) and len(images) > 0,
+        "images must be a non-empty list of (H, W) grey images",
+        TypeError,
+    )
+    arrays = [np.asarray(im, np.float32) for im in images]
+    patch = seg.config.patch
+    check(all(a.ndim == 2 for a in arrays), "images must be (H, W) grey images")
+    small = [i for i, a in enumerate(arrays) if min(a.shape) < patch]
+    check(not small, f"images {small[:5]} are smaller than the {patch} px window: pass images of at least that size")
+    check(all(np.isfinite(a).all() for a in arrays), "images contain NaN or infinite values: check the images")
+    if seg.config.norm == 'image':
+        arrays = [standardize(torch.as_tensor(a)[None, None])[0, 0].numpy() for a in arrays]  # as `predict_probs`
+    rng = np.random.default_rng(seed)
+    areas = np.array([a.size for a in arrays], float)
+    device = next(seg.parameters()).device
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over all windows
+    seg.train()
+    try:
+        for first in range(0, crops, batch):
+            windows = []
+            for k in rng.choice(len(arrays), size=min(batch, crops - first), p=areas / areas.sum()):
+                y = rng.integers(arrays[k].shape[0] - patch + 1)
+                x = rng.integers(arrays[k].shape[1] - patch + 1)
+                windows.append(arrays[k][y : y + patch, x : x + patch])
+            seg.net(torch.as_tensor(np.stack(windows)[:, None]).to(device))
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        seg.eval()
+    return seg
