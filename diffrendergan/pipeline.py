@@ -515,8 +515,12 @@ def measure_folder(
                 seg.load_state_dict(load_checkpoint(out / 'rounds' / str(parent) / 'seg' / 'segmenter.pt')['model'])
             data = SegData([p['image'] for p in pairs], [p['instances'] for p in pairs], cfg.width)
             fit_segmenter(seg, data, steps=steps, batch=8, lr=3e-3, out=where / 'seg', seed=seed, progress=progress)
-            if adapt:  # the checkpoint keeps the synthetic statistics: the next round fine-tunes from those
+            adapted = where / 'seg' / 'adapted.pt'  # segmenter.pt keeps the synthetic statistics, to fine-tune from
+            if adapt and adapted.exists():  # a rerun measures with the same bits: `segment_folder` resumes
+                seg.load_state_dict(load_checkpoint(adapted)['model'])
+            elif adapt:
                 adapt_norm(seg, [m.image for m in mics], seed=seed)
+                atomic_write(adapted, lambda t: torch.save({'model': seg.state_dict()}, t))
             target = out if last else where / 'measured'
             segment_folder(seg, files, target, nm_per_px, crop_bottom, value_range, overlays=last, progress=progress)
             measured = [_read_mask(target / 'masks' / f'{Path(f).stem}.tif') for f in files]
