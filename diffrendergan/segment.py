@@ -30,8 +30,8 @@ from .masks import contour_map
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SPLITS', 'targets', 'instances_from_probs', 'SegConfig', 'standardize', 'Segmenter', 'SegData', 'SegAug',
-           'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter', 'adapt_norm']
+__all__ = ['SPLITS', 'targets', 'instances_from_probs', 'SegConfig', 'standardize', 'Segmenter', 'grey_image', 'SegData',
+           'SegAug', 'bias_field', 'augment_pair', 'fit_segmenter', 'load_segmenter', 'adapt_norm']
 
 # %% ../nbs/17_segment.ipynb #c17-005
 def targets(ids: np.ndarray, width: int = 2) -> np.ndarray:
@@ -161,6 +161,17 @@ class Segmenter(torch.nn.Module):
         "Class logits (B, 3, H, W) of images (B, 1, H, W) in [0, 1]."
         return self.net(standardize(x) if self.config.norm == 'image' else x)
 
+# %% ../nbs/17_segment.ipynb #c17-011h
+def grey_image(
+    img: np.ndarray | torch.Tensor,  # the image as given
+    name: str = 'img',  # the argument's name, for the message
+) -> np.ndarray:
+    "`img` as a float32 (H, W) array; an error naming `name` unless it is one finite greyscale image."
+    arr = img.detach().cpu().float().numpy() if torch.is_tensor(img) else np.asarray(img, np.float32)
+    check(arr.ndim == 2, f"{name} must be one greyscale image (H, W), got shape {arr.shape}")
+    check(np.isfinite(arr).all(), f"{name} contains NaN or infinite values: drop or repair it")
+    return arr
+
 # %% ../nbs/17_segment.ipynb #c17-012
 @patch
 @torch.no_grad()
@@ -175,10 +186,7 @@ def predict_probs(
 
     self.eval()
     dev = next(self.parameters()).device
-    arr = torch.as_tensor(img).detach().cpu().float().numpy() if torch.is_tensor(img) else np.asarray(img, np.float32)
-    check(arr.ndim == 2, f"img must be one greyscale image (H, W), got shape {arr.shape}")
-    check(np.isfinite(arr).all(), "img contains NaN or infinite values: check the image")
-    x = torch.as_tensor(arr)[None, None].to(dev)
+    x = torch.as_tensor(grey_image(img))[None, None].to(dev)
     if self.config.norm == 'image':
         x = standardize(x)  # once for the whole image: every window sees one grey scale
     logits = sliding_window_inference(x, (self.config.patch,) * 2, batch, self.net, overlap=overlap, mode='gaussian')
@@ -207,9 +215,7 @@ class SegData:
         )
         self.images, self.targets = [], []
         for i, (a, b) in enumerate(zip(images, instance_maps)):
-            img = np.asarray(a, np.float32)
-            check(img.ndim == 2, f"images[{i}] must be a greyscale image (H, W), got shape {img.shape}")
-            check(np.isfinite(img).all(), f"images[{i}] contains NaN or infinite values: drop or repair it")
+            img = grey_image(a, f'images[{i}]')
             ids = check_labels(b, f"instance_maps[{i}]")
             check(img.shape == ids.shape, f"pair {i}: image {img.shape} and mask {ids.shape} differ in shape")
             self.images.append(torch.as_tensor(img))
@@ -463,12 +469,10 @@ def adapt_norm(
         "images must be a non-empty list of (H, W) grey images",
         TypeError,
     )
-    arrays = [np.asarray(im, np.float32) for im in images]
+    arrays = [grey_image(im, f'images[{i}]') for i, im in enumerate(images)]
     patch = seg.config.patch
-    check(all(a.ndim == 2 for a in arrays), "images must be (H, W) grey images")
     small = [i for i, a in enumerate(arrays) if min(a.shape) < patch]
     check(not small, f"images {small[:5]} are smaller than the {patch} px window: pass images of at least that size")
-    check(all(np.isfinite(a).all() for a in arrays), "images contain NaN or infinite values: check the images")
     if seg.config.norm == 'image':
         arrays = [standardize(torch.as_tensor(a)[None, None])[0, 0].numpy() for a in arrays]  # as `predict_probs`
     rng = np.random.default_rng(seed)

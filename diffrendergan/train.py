@@ -127,8 +127,8 @@ class GANTrainer:
         lr_g: float = 0.02,  # learning rate of the global parameter logits (the MLP gets lr_g / 10)
         lr_d: float = 2e-4,
         betas: tuple = (0.5, 0.99),
-        r1_gamma: float = 0.1,
-        r1_every: int = 4,  # R1 weight, and apply it every this many steps (lazy)
+        r1_gamma: float = 0.1,  # R1 weight, on the logit map's sum (0.1 blinds a 128 px PatchGAN: `realism_bam`)
+        r1_every: int = 4,  # apply R1 every this many steps (lazy)
         policy: str = 'flip,rot90,translation,cutout,color',
         aug_p: float = 0.2,
         ada_target: float | None = 0.6,  # adaptive augmentation target r_t (None: fixed aug_p)
@@ -416,9 +416,33 @@ def load(self: GANTrainer, path: str | Path):
 
 @patch
 @torch.no_grad()
-def evaluate(self: GANTrainer) -> dict:
-    "Realism metrics of fakes (fixed keys) against the fixed real patches."
-    return realism(self.metric_reals, self.gen.sample(self.metric_keys).cpu())
+def evaluate(self: GANTrainer, fakes: torch.Tensor | None = None) -> dict:
+    "Realism metrics of fakes (the fixed keys' renders, made here unless given) against the fixed real patches."
+    fakes = self.gen.sample(self.metric_keys).cpu() if fakes is None else fakes
+    return realism(self.metric_reals, fakes)
+
+
+def _image_scores(out) -> torch.Tensor:
+    "One score per image: the mean of a discriminator's logit map, or of each map of a list (multi-scale)."
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    return sum(o.flatten(1).mean(1) for o in outs) / len(outs)
+
+
+@patch
+@torch.no_grad()
+def d_auc(self: GANTrainer, fakes: torch.Tensor) -> float:
+    """How well the discriminator tells `fakes` from the fixed real patches: the chance that a real patch scores above
+    a fake (1: always; 0.5: it cannot tell them apart, and the generator learns little from it). The discriminator is
+    asked in eval mode: batch-norm statistics and spectral-norm vectors stay as training left them."""
+    training = self.disc.training
+    self.disc.eval()
+    try:
+        real_score = _image_scores(self.disc(self.metric_reals.to(self.device))).cpu()
+        fake_score = _image_scores(self.disc(fakes.to(self.device))).cpu()
+    finally:
+        self.disc.train(training)
+    diff = real_score[:, None] - fake_score[None, :]
+    return float(((diff > 0).float() + 0.5 * (diff == 0).float()).mean())
 
 
 @patch
@@ -449,6 +473,8 @@ def c2st(self: GANTrainer) -> float:
 # %% ../nbs/12_train.ipynb #c12-010a
 def _epoch_entry(self, logs: list, seconds: float) -> dict:
     "The history entry of the epoch just finished."
+    with torch.no_grad():
+        fakes = self.gen.sample(self.metric_keys).cpu()  # the fixed keys: changes are the parameters'
     return {
         'epoch': self.epoch,
         'step': self.step_i,
@@ -457,7 +483,8 @@ def _epoch_entry(self, logs: list, seconds: float) -> dict:
         'd_loss': float(np.mean([l['d_loss'] for l in logs])),
         'g_loss': float(np.mean([l['g_loss'] for l in logs])),
         'params': {n: [v[n] for l in logs for v in l['params']] for n in self.gen.head.learn},
-        'realism': self.evaluate(),
+        'realism': self.evaluate(fakes),
+        'd_auc': self.d_auc(fakes),
         'match': self.matcher.mismatch() if self.matcher else None,
         'c2st': self.c2st() if self.c2st_reals is not None else None,
     }
@@ -511,7 +538,7 @@ def fit(self: GANTrainer, n_epochs: int, progress: bool = True) -> list:
         if progress:
             print(
                 f"epoch {self.epoch}: d {entry['d_loss']:.3f} g {entry['g_loss']:.3f} swd "
-                f"{entry['realism']['swd']:.1f} "
+                f"{entry['realism']['swd']:.1f} D auc {entry['d_auc']:.2f} "
                 + (f"c2st {entry['c2st']:.2f} " if entry['c2st'] is not None else '')
                 + f"p {self.p:.2f} {dt:.2f} s/step",
                 flush=True,
