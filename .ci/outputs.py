@@ -8,6 +8,8 @@
 
 Cells flagged `slow`, `cuda` or `bam`, or `eval: false`, are not executed: long experiments, a GPU, and the licensed
 BAM images (their pixels must never be stored). Such cells keep whatever was stored before; `--check` lists them.
+A cell whose first comment line starts with `# Figure not stored` (it shows licensed pixels) runs but keeps no figure
+(its printed text is kept), and `--check` fails if one has a figure.
 `--bam` runs the `bam` cells too: only for pages whose outputs show numbers and synthetic images, never BAM pixels.
 Figures are stored as plain PNG (not retina); progress bars and other stderr text are dropped.
 """
@@ -26,6 +28,7 @@ NBS = ROOT / 'nbs'
 SKIP = {'slow', 'cuda', 'bam'}  # cells not executed when storing outputs
 MAX_NOTEBOOK_BYTES = 1_500_000  # a page stays light
 MAX_IMAGE_BYTES = 250_000  # one figure
+NOT_STORED = '# Figure not stored'  # a cell that shows licensed pixels: executed, its output never stored
 
 
 def notebooks(names=None) -> list:
@@ -50,6 +53,11 @@ def skipped(source: str, run: frozenset = frozenset()) -> bool:
     "Not executed when storing outputs (nor by the tests without the matching flag); `run`: flags executed anyway."
     d = directives(source)
     return bool((SKIP - run) & d.keys()) or d.get('eval:', [''])[0].lower() == 'false' or 'nbdev_export(' in source
+
+
+def not_stored(source: str) -> bool:
+    "Whether the cell shows licensed pixels, so that its output must never be stored."
+    return body(source).lstrip().startswith(NOT_STORED)
 
 
 def body(source: str) -> str:
@@ -113,6 +121,11 @@ def _imports_and_code(source: str) -> bool:
     return _imports(source) and any(isinstance(n, (ast.Expr, ast.Assign)) for n in ast.walk(tree))
 
 
+def _figure(output: dict) -> bool:
+    "Whether a stored output holds an image."
+    return any(k.startswith('image/') for k in output.get('data', {}))
+
+
 def _clean_outputs(outputs: list) -> list:
     "Outputs as stored: no stderr (progress bars), no empty streams."
     kept = []
@@ -144,7 +157,8 @@ def write(path: Path, full: bool = False, run: frozenset = frozenset()) -> float
         shell.run_all(nb, exc_stop=True, preproc=lambda cell: cell.cell_type != 'code' or skipped(cell.source, run))
     for cell in nb.cells:
         if cell.cell_type == 'code' and not skipped(cell.source, run):
-            cell['outputs'] = _clean_outputs(cell.get('outputs', []))
+            kept = _clean_outputs(cell.get('outputs', []))
+            cell['outputs'] = [o for o in kept if not _figure(o)] if not_stored(cell.source) else kept
     clean_nb(nb)
     write_nb(nb, path)
     return time.perf_counter() - t0
@@ -178,13 +192,15 @@ def problems(path: Path) -> list:
                 "every cell that imports, flags or not; move the import to an unflagged cell"
             )
         outputs = cell.get('outputs', [])
+        if not_stored(source) and any(_figure(o) for o in outputs):
+            found.append(f"cell {i} says {NOT_STORED!r} but has a stored figure: clear it")
         for o in outputs:
             png_size = len(base64.b64decode(o.get('data', {}).get('image/png', '')))
             if png_size > MAX_IMAGE_BYTES:
                 found.append(f"cell {i}: a {png_size // 1000} kB figure (limit {MAX_IMAGE_BYTES // 1000} kB)")
             if o.get('output_type') == 'error':
                 found.append(f"cell {i}: a stored error")
-        if not skipped(source) and shows(source) and not outputs:
+        if not skipped(source) and not not_stored(source) and shows(source) and not outputs:
             first = body(source).strip().splitlines()[0][:60] if body(source).strip() else ''
             found.append(f"cell {i} ({first!r}) shows something but has no stored output")
     return found

@@ -258,9 +258,18 @@ class PatchDataset(torch.utils.data.Dataset):
         k, y, x = self.index[i]
         return torch.from_numpy(self.micrographs[k].image[y : y + self.patch, x : x + self.patch].copy())[None]
 
-    def sample(self, n: int, generator: torch.Generator | None = None, groups: bool = False):
-        "`n` random patches as a (n, 1, P, P) batch; with `groups`, also the micrograph index of each, (n,)."
+    def sample(
+        self,
+        n: int,  # patches wanted
+        generator: torch.Generator | None = None,
+        groups: bool = False,  # also return the micrograph index of each patch, (n,)
+        replace: bool = True,  # draw with replacement; False: `n` different patches (all of them if fewer)
+    ):
+        "`n` random patches as a (n, 1, P, P) batch (and their micrographs, with `groups`)."
         n = check_number(n, 'n', 1, integer=True)
-        idx = torch.randint(len(self), (n,), generator=generator)
+        if check_flag(replace, 'replace'):
+            idx = torch.randint(len(self), (n,), generator=generator)
+        else:
+            idx = torch.randperm(len(self), generator=generator)[:n]
         patches = torch.stack([self[int(i)] for i in idx])
         return (patches, torch.tensor([self.index[int(i)][0] for i in idx])) if groups else patches

@@ -33,7 +33,7 @@ from skimage.filters import threshold_otsu
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MatchStats', 'GANTrainer', 'save_grid']
+__all__ = ['MatchStats', 'GANTrainer', 'save_grid', 'fakes_like']
 
 # %% ../nbs/12_train.ipynb #c12-005
 class MatchStats:
@@ -553,3 +553,25 @@ def save_grid(trainer: GANTrainer, path: str | Path, n: int = 6):
     rows = [torch.cat(list(x[:, 0]), 1) for x in (f, r)]
     g = (torch.cat(rows, 0).clamp(0, 1).numpy() * 255).astype(np.uint8)
     write_png(path, g)
+
+# %% ../nbs/12_train.ipynb #c12-014h
+def fakes_like(
+    gen: Generator,  # a trained generator
+    n: int,  # fakes wanted
+    threshold: float,  # grey level between substrate and particles: the one that cut the real patches
+    min_fg: float,  # smallest particle share of a kept fake: the real patches' `min_fg`
+    seed: int = 0,  # layouts and noise of the fresh draws (take one the GAN did not train with)
+    dark_particles: bool = False,  # particles darker than the substrate
+    levels: int | None = 256,  # grey levels of the real images (256: 8 bit); None keeps the renders' floats
+) -> tuple:
+    """Up to `n` fakes of `gen` from fresh layouts, chosen like the real patches (`realism.draw_like`) and quantised
+    like them; also the share of renders kept."""
+    check_number(n, 'n', 1, integer=True)
+    levels = None if levels is None else check_number(levels, 'levels', 2, integer=True)
+    fresh = Generator(gen.scene, gen.sampler, gen.head, fixed=gen.fixed, parts=gen.parts, spp=gen.spp, seed=seed)
+
+    def render(start: int, stop: int) -> torch.Tensor:
+        images = fresh.sample(range(start, stop)).cpu()
+        return images if levels is None else torch.round(images.clamp(0, 1) * (levels - 1)) / (levels - 1)
+
+    return draw_like(render, n, threshold, min_fg, dark_particles)
