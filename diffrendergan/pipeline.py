@@ -368,7 +368,13 @@ def _check_size_prior(size_prior) -> tuple | None:
         f"size_prior must be (median_nm, gsd) such as (160, 1.3), got {size_prior!r}",
     )
     median = check_number(size_prior[0], 'size_prior median_nm', 0, lo_open=True)
-    gsd = check_number(size_prior[1], 'size_prior gsd', 1, fix='1 means all of one size; 1.3 is typical')
+    gsd = check_number(
+        size_prior[1],
+        'size_prior gsd',
+        1,
+        GSD_MAX,
+        fix=f'1 means all of one size, 1.3 is typical; the job draws no wider spread than {GSD_MAX} (`GSD_MAX`)',
+    )
     return (float(median), float(gsd))
 
 # %% ../nbs/19_pipeline.ipynb #c19-031

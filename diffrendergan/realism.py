@@ -197,17 +197,8 @@ def _halves(n: int, groups, rng: torch.Generator, name: str) -> tuple:
     return shuffle(first.nonzero()[:, 0]), shuffle((~first).nonzero()[:, 0])
 
 
-def c2st_accuracy(
-    real: torch.Tensor,  # (N, 1, H, W) real patches
-    fake: torch.Tensor,  # (M, 1, H, W) synthetic patches of the same size
-    seed: int = 0,  # the split, the network's start and the batches
-    steps: int = 1000,  # optimiser steps on batches drawn from the training half
-    batch: int = 64,
-    lr: float = 2e-3,
-    real_groups=None,  # (N,) group of each real patch (e.g. its micrograph): the split keeps groups apart
-    fake_groups=None,  # (M,) the same for the fakes (None: independent renders)
-) -> float:
-    "Held-out accuracy of a small CNN trained to tell `fake` from `real` (0.5: indistinguishable)."
+def _c2st_guesses(real, fake, seed, steps, batch, lr, real_groups, fake_groups) -> tuple:
+    "The held-out half's guesses (True: fake) and truths (True: fake), as `c2st_accuracy` describes."
     check_images(real, 'real', 8)
     check_images(fake, 'fake', 8)
     check(
@@ -239,19 +230,50 @@ def c2st_accuracy(
             opt.step()
     with torch.no_grad():
         guesses = torch.cat([net(chunk)[:, 0] > 0 for chunk in held_out.split(256)])
-    return float((guesses.float() == held_labels).float().mean())
+    return guesses, held_labels.bool()
+
+
+def c2st_accuracy(
+    real: torch.Tensor,  # (N, 1, H, W) real patches
+    fake: torch.Tensor,  # (M, 1, H, W) synthetic patches of the same size
+    seed: int = 0,  # the split, the network's start and the batches
+    steps: int = 1000,  # optimiser steps on batches drawn from the training half
+    batch: int = 64,
+    lr: float = 2e-3,
+    real_groups=None,  # (N,) group of each real patch (e.g. its micrograph): the split keeps groups apart
+    fake_groups=None,  # (M,) the same for the fakes (None: independent renders)
+) -> float:
+    "Held-out accuracy of a small CNN trained to tell `fake` from `real` (0.5: indistinguishable)."
+    guesses, is_fake = _c2st_guesses(real, fake, seed, steps, batch, lr, real_groups, fake_groups)
+    return float((guesses == is_fake).float().mean())
 
 # %% ../nbs/10_realism.ipynb #c10-020d
 def c2st(
     real: torch.Tensor,  # (N, 1, H, W) real patches the generator never saw
     fake: torch.Tensor,  # (M, 1, H, W) synthetic patches chosen by the same rule
     seeds: tuple = (0, 1, 2),  # one test per seed (split, network and batches)
-    **kwargs,  # passed to `c2st_accuracy` (steps, batch, lr, real_groups, fake_groups)
+    steps: int = 1000,  # as in `c2st_accuracy`
+    batch: int = 64,
+    lr: float = 2e-3,
+    real_groups=None,
+    fake_groups=None,
 ) -> dict:
-    "Classifier two-sample test over seeds: mean held-out accuracy, its spread, and each seed's."
+    """Classifier two-sample test over seeds: mean held-out accuracy, its spread and each seed's; and its two halves,
+    the share of held-out fakes called fake (`fakes_caught`) and of held-out reals called real (`reals_kept`)."""
     check(len(seeds) > 0, "seeds must name at least one seed")
-    accs = [c2st_accuracy(real, fake, seed=s, **kwargs) for s in seeds]
-    return {'accuracy': float(np.mean(accs)), 'std': float(np.std(accs)), 'per_seed': accs}
+    runs = [_c2st_guesses(real, fake, s, steps, batch, lr, real_groups, fake_groups) for s in seeds]
+    accs = [float((guesses == is_fake).float().mean()) for guesses, is_fake in runs]
+    caught = [float(guesses[is_fake].float().mean()) for guesses, is_fake in runs]
+    kept = [float((~guesses[~is_fake]).float().mean()) for guesses, is_fake in runs]
+    return {
+        'accuracy': float(np.mean(accs)),
+        'std': float(np.std(accs)),
+        'per_seed': accs,
+        'fakes_caught': float(np.mean(caught)),
+        'reals_kept': float(np.mean(kept)),
+        'per_seed_caught': caught,
+        'per_seed_kept': kept,
+    }
 
 
 def c2st_baseline(
