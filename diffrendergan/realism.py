@@ -252,11 +252,11 @@ def c2st(
     real: torch.Tensor,  # (N, 1, H, W) real patches the generator never saw
     fake: torch.Tensor,  # (M, 1, H, W) synthetic patches chosen by the same rule
     seeds: tuple = (0, 1, 2),  # one test per seed (split, network and batches)
-    steps: int = 1000,  # as in `c2st_accuracy`
-    batch: int = 64,
-    lr: float = 2e-3,
-    real_groups=None,
-    fake_groups=None,
+    steps: int = 1000,  # optimiser steps per test, as in `c2st_accuracy`
+    batch: int = 64,  # patches per step
+    lr: float = 2e-3,  # the classifier's learning rate
+    real_groups=None,  # (N,) micrograph of each real patch: each test's split keeps micrographs apart
+    fake_groups=None,  # (M,) the same for the fakes (None: independent renders)
 ) -> dict:
     """Classifier two-sample test over seeds: mean held-out accuracy, its spread and each seed's; and its two halves,
     the share of held-out fakes called fake (`fakes_caught`) and of held-out reals called real (`reals_kept`)."""
@@ -280,7 +280,7 @@ def c2st_baseline(
     real: torch.Tensor,  # (N, 1, H, W) real patches, N >= 16
     seeds: tuple = (0, 1, 2),
     groups=None,  # (N,) micrograph of each patch: the halves, and each test's split, keep micrographs apart
-    **kwargs,  # passed to `c2st_accuracy` (steps, batch, lr)
+    **kwargs,  # passed to `c2st` (steps, batch, lr)
 ) -> dict:
     "The same test between two random halves of the reals: what a generator indistinguishable from them would score."
     check_images(real, 'real', 16)
