@@ -9,14 +9,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import check
+from .core import check, check_number
 from .stats import radial_power
 from scipy import ndimage
 
 # %% auto #0
-__all__ = ['sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance', 'random_features', 'mmd2_poly',
-           'kid_random', 'inception_metrics', 'check_images', 'realism', 'c2st_accuracy', 'c2st', 'c2st_baseline',
-           'foreground_share', 'select_like', 'draw_like', 'patch_stats']
+__all__ = ['C2ST_VIEWS', 'sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance', 'random_features',
+           'mmd2_poly', 'kid_random', 'inception_metrics', 'check_images', 'realism', 'c2st_accuracy', 'c2st',
+           'c2st_baseline', 'foreground_share', 'select_like', 'draw_like', 'patch_stats', 'c2st_view', 'c2st_views']
 
 # %% ../nbs/10_realism.ipynb #c10-007
 def _laplacian_pyramid(x, levels):
@@ -350,4 +350,58 @@ def patch_stats(
         'fg_share': float(particle_px.mean()),
         'regions_per_patch': float(np.mean(counts)),
         'median_region_px': float(np.median(areas)) if areas else 0.0,
+    }
+
+# %% ../nbs/10_realism.ipynb #c10-031b
+C2ST_VIEWS = ('as is', 'substrate', 'particles', 'coarse', 'fine')
+
+
+def c2st_view(
+    x: torch.Tensor,  # (N, 1, H, W) images
+    view: str,  # one of `C2ST_VIEWS`
+    threshold: float,  # grey level between substrate and particles
+    dark_particles: bool = False,  # particles darker than the substrate
+    scale: int = 4,  # pixels averaged by 'coarse' and removed by 'fine'
+) -> torch.Tensor:
+    "`x` as `c2st_views` shows it in `view` (see the list above)."
+    check(view in C2ST_VIEWS, f"view must be one of {C2ST_VIEWS}, got {view!r}")
+    x = x.float()
+    if view == 'substrate':
+        return x.clamp(min=threshold) if dark_particles else x.clamp(max=threshold)
+    if view == 'particles':
+        return x.clamp(max=threshold) if dark_particles else x.clamp(min=threshold)
+    if view == 'as is':
+        return x
+    coarse = F.avg_pool2d(x, scale)
+    if view == 'coarse':
+        return coarse
+    return x - F.interpolate(coarse, size=x.shape[-2:], mode='bilinear', align_corners=False) + 0.5
+
+
+def c2st_views(
+    real: torch.Tensor,  # (N, 1, H, W) real patches the generator never saw
+    fake: torch.Tensor,  # (M, 1, H, W) synthetic patches chosen by the same rule
+    threshold: float,  # grey level between substrate and particles: the one that chose both sides
+    views: tuple = C2ST_VIEWS,  # which views to test
+    dark_particles: bool = False,  # particles darker than the substrate
+    scale: int = 4,  # pixels averaged by 'coarse' and removed by 'fine'
+    seeds: tuple = (0, 1, 2),  # one test per seed and view
+    steps: int = 1000,  # optimiser steps per test
+    real_groups=None,  # (N,) micrograph of each real patch, as in `c2st`
+    fake_groups=None,  # (M,) the same for the fakes
+) -> dict:
+    "`c2st` of `fake` against `real` in each view: {view: its result}; a high accuracy names what gives them away."
+    check(0 < threshold < 1, f"threshold must be a grey level in (0, 1), got {threshold}")
+    scale = check_number(scale, 'scale', 2, integer=True)
+    check(min(real.shape[-2:]) >= 4 * scale, f"scale {scale} leaves too few pixels of {tuple(real.shape[-2:])}")
+    return {
+        view: c2st(
+            c2st_view(real, view, threshold, dark_particles, scale),
+            c2st_view(fake, view, threshold, dark_particles, scale),
+            seeds,
+            steps=steps,
+            real_groups=real_groups,
+            fake_groups=fake_groups,
+        )
+        for view in views
     }
