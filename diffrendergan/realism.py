@@ -391,6 +391,10 @@ def c2st_views(
     fake_groups=None,  # (M,) the same for the fakes
 ) -> dict:
     "`c2st` of `fake` against `real` in each view: {view: its result}; a high accuracy names what gives them away."
+    check_images(real, 'real', 8)
+    check_images(fake, 'fake', 8)
+    unknown = [view for view in views if view not in C2ST_VIEWS]
+    check(not unknown, f"views must be among {C2ST_VIEWS}, got {unknown}")  # before the first test, not after it
     check(0 < threshold < 1, f"threshold must be a grey level in (0, 1), got {threshold}")
     scale = check_number(scale, 'scale', 2, integer=True)
     check(min(real.shape[-2:]) >= 4 * scale, f"scale {scale} leaves too few pixels of {tuple(real.shape[-2:])}")
