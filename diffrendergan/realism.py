@@ -12,11 +12,13 @@ import torch.nn.functional as F
 from .core import check, check_number
 from .stats import radial_power
 from scipy import ndimage
+from scipy.stats import rankdata
 
 # %% auto #0
-__all__ = ['C2ST_VIEWS', 'sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance', 'random_features',
-           'mmd2_poly', 'kid_random', 'inception_metrics', 'check_images', 'realism', 'c2st_accuracy', 'c2st',
-           'c2st_baseline', 'foreground_share', 'select_like', 'draw_like', 'patch_stats', 'c2st_view', 'c2st_views']
+__all__ = ['C2ST_VIEWS', 'GAP_STATS', 'sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance',
+           'random_features', 'mmd2_poly', 'kid_random', 'inception_metrics', 'check_images', 'realism',
+           'c2st_accuracy', 'c2st', 'c2st_baseline', 'foreground_share', 'select_like', 'draw_like', 'patch_stats',
+           'c2st_view', 'c2st_views', 'stat_gaps']
 
 # %% ../nbs/10_realism.ipynb #c10-007
 def _laplacian_pyramid(x, levels):
@@ -330,6 +332,16 @@ def draw_like(
     return torch.cat(kept)[:n], sum(len(k) for k in kept) / key
 
 
+def _region_sizes(particle_px: np.ndarray, min_px: int) -> list:
+    "Areas (px) of the connected particle regions of at least `min_px` pixels, one array per (H, W) mask."
+    sizes = []
+    for mask in particle_px:
+        regions, _ = ndimage.label(mask)
+        areas = np.bincount(regions.ravel())[1:]
+        sizes.append(areas[areas >= min_px])
+    return sizes
+
+
 def patch_stats(
     x: torch.Tensor,  # (N, 1, H, W) images
     threshold: float,
@@ -339,17 +351,12 @@ def patch_stats(
     "Mean particle share, connected particle regions per image and their median area (px) under one threshold."
     check_images(x, 'x', 1)
     particle_px = (x < threshold if dark_particles else x > threshold)[:, 0].cpu().numpy()
-    counts, areas = [], []
-    for mask in particle_px:
-        regions, _ = ndimage.label(mask)
-        sizes = np.bincount(regions.ravel())[1:]
-        sizes = sizes[sizes >= min_px]
-        counts.append(len(sizes))
-        areas.extend(sizes.tolist())
+    sizes = _region_sizes(particle_px, min_px)
+    areas = np.concatenate(sizes)
     return {
         'fg_share': float(particle_px.mean()),
-        'regions_per_patch': float(np.mean(counts)),
-        'median_region_px': float(np.median(areas)) if areas else 0.0,
+        'regions_per_patch': float(np.mean([len(s) for s in sizes])),
+        'median_region_px': float(np.median(areas)) if len(areas) else 0.0,
     }
 
 # %% ../nbs/10_realism.ipynb #c10-031b
@@ -409,3 +416,110 @@ def c2st_views(
         )
         for view in views
     }
+
+# %% ../nbs/10_realism.ipynb #c10-032b
+GAP_STATS = (
+    'dark tail',
+    'median grey',
+    'bright tail',
+    'particle share',
+    'regions',
+    'substrate level',
+    'particle level',
+    'substrate spread',
+    'particle spread',
+    'substrate fine detail',
+    'particle fine detail',
+    'edge contrast',
+    'rim',
+    'noise correlation',
+)
+
+
+def _masked_mean(value: torch.Tensor, mask: torch.Tensor, min_px: int) -> torch.Tensor:
+    "Mean of `value` over each image's `mask` (N, H, W): (N,), NaN where the mask has fewer than `min_px` pixels."
+    n_px = mask.sum((1, 2))
+    mean = (value * mask).sum((1, 2)) / n_px.clamp_min(1)
+    return torch.where(n_px >= min_px, mean, torch.full_like(mean, float('nan')))
+
+
+def _masked_std(value: torch.Tensor, mask: torch.Tensor, min_px: int) -> torch.Tensor:
+    "Standard deviation of `value` over each image's `mask`: (N,), NaN where the mask is too small."
+    mean = _masked_mean(value, mask, min_px)
+    return _masked_mean((value - mean.nan_to_num()[:, None, None]) ** 2, mask, min_px).sqrt()
+
+
+def _gap_stats(x: torch.Tensor, threshold: float, min_px: int) -> dict:
+    "`GAP_STATS` of every image of `x` (N, 1, H, W), particles brighter than `threshold`: {name: (N,) tensor}."
+    grey = x[:, 0].float()
+    inner = grey[:, 1:-1, 1:-1]
+    particle = grey > threshold
+    neighbours = (particle[:, :-2, 1:-1], particle[:, 2:, 1:-1], particle[:, 1:-1, :-2], particle[:, 1:-1, 2:])
+    on_particle = particle[:, 1:-1, 1:-1]
+    particle_inside = on_particle & neighbours[0] & neighbours[1] & neighbours[2] & neighbours[3]
+    substrate_inside = ~on_particle & ~(neighbours[0] | neighbours[1] | neighbours[2] | neighbours[3])
+    outline = on_particle & ~particle_inside
+    laplacian = 4 * inner - grey[:, :-2, 1:-1] - grey[:, 2:, 1:-1] - grey[:, 1:-1, :-2] - grey[:, 1:-1, 2:]
+    gradient = torch.hypot(grey[:, 1:-1, 2:] - grey[:, 1:-1, :-2], grey[:, 2:, 1:-1] - grey[:, :-2, 1:-1]) / 2
+    centred = laplacian - _masked_mean(laplacian, substrate_inside, min_px).nan_to_num()[:, None, None]
+    pairs = substrate_inside[:, :, 1:] & substrate_inside[:, :, :-1]
+    lag_product = _masked_mean(centred[:, :, 1:] * centred[:, :, :-1], pairs, min_px)
+    quantiles = torch.tensor([0.02, 0.5, 0.98], dtype=grey.dtype)
+    chunks = grey.flatten(1).split(64)  # torch.quantile refuses inputs of more than 2**24 values
+    levels = torch.cat([torch.quantile(chunk, quantiles, dim=1) for chunk in chunks], dim=1)
+    region_sizes = _region_sizes(particle.cpu().numpy(), min_px)
+    return {
+        'dark tail': levels[0],
+        'median grey': levels[1],
+        'bright tail': levels[2],
+        'particle share': particle.float().mean((1, 2)),
+        'regions': torch.tensor([float(len(s)) for s in region_sizes]),
+        'substrate level': _masked_mean(inner, ~on_particle, min_px),
+        'particle level': _masked_mean(inner, on_particle, min_px),
+        'substrate spread': _masked_std(inner, substrate_inside, min_px),
+        'particle spread': _masked_std(inner, particle_inside, min_px),
+        'substrate fine detail': _masked_std(laplacian, substrate_inside, min_px),
+        'particle fine detail': _masked_std(laplacian, particle_inside, min_px),
+        'edge contrast': _masked_mean(gradient, outline, min_px),
+        'rim': _masked_mean(inner, outline, min_px) - _masked_mean(inner, particle_inside, min_px),
+        'noise correlation': lag_product / _masked_mean(centred**2, substrate_inside, min_px),
+    }
+
+
+def _auc(real: torch.Tensor, fake: torch.Tensor) -> float:
+    "Chance that a fake value exceeds a real one (ties count half), over the finite values; NaN if a side has < 2."
+    real, fake = real[real.isfinite()].double(), fake[fake.isfinite()].double()
+    if len(real) < 2 or len(fake) < 2:
+        return float('nan')
+    ranks = torch.from_numpy(rankdata(torch.cat([real, fake]).numpy()))
+    return float((ranks[len(real) :].sum() - len(fake) * (len(fake) + 1) / 2) / (len(real) * len(fake)))
+
+
+def stat_gaps(
+    real: torch.Tensor,  # (N, 1, H, W) real patches
+    fake: torch.Tensor,  # (M, 1, H, W) synthetic patches chosen by the same rule
+    threshold: float,  # grey level between substrate and particles: the one that chose both sides
+    dark_particles: bool = False,  # particles darker than the substrate
+    min_px: int = 4,  # fewest pixels a statistic is taken over; smaller particle regions are not counted
+) -> dict:
+    """How well each of `GAP_STATS` alone tells `fake` from `real`: {name: {'auc', 'real', 'fake'}} (the AUC and each
+    side's median), the most telling first."""
+    check_images(real, 'real', 2)
+    check_images(fake, 'fake', 2)
+    check(0 < threshold < 1, f"threshold must be a grey level in (0, 1), got {threshold}")
+    min_px = check_number(min_px, 'min_px', 1, integer=True)
+    check(min(real.shape[-2:]) >= 4 and min(fake.shape[-2:]) >= 4, "patches must be at least 4 x 4 pixels")
+    real, fake = real.detach().float().cpu(), fake.detach().float().cpu()  # statistics and ranks on the CPU
+    if dark_particles:
+        real, fake, threshold = 1 - real, 1 - fake, 1 - threshold
+    real_stats, fake_stats = _gap_stats(real, threshold, min_px), _gap_stats(fake, threshold, min_px)
+    gaps = {
+        name: {
+            'auc': _auc(real_stats[name], fake_stats[name]),
+            'real': float(real_stats[name].nanmedian()),
+            'fake': float(fake_stats[name].nanmedian()),
+        }
+        for name in GAP_STATS
+    }
+    telling = lambda name: -1.0 if math.isnan(gaps[name]['auc']) else abs(gaps[name]['auc'] - 0.5)
+    return {name: gaps[name] for name in sorted(GAP_STATS, key=telling, reverse=True)}
