@@ -18,7 +18,7 @@ from scipy.stats import rankdata
 __all__ = ['C2ST_VIEWS', 'GAP_STATS', 'sliced_wasserstein', 'histogram_distance', 'radial_spectrum', 'spectrum_distance',
            'random_features', 'mmd2_poly', 'kid_random', 'inception_metrics', 'check_images', 'realism',
            'c2st_accuracy', 'c2st', 'c2st_baseline', 'foreground_share', 'select_like', 'draw_like', 'patch_stats',
-           'c2st_view', 'c2st_views', 'stat_gaps']
+           'c2st_view', 'c2st_views', 'auc', 'stat_gaps']
 
 # %% ../nbs/10_realism.ipynb #c10-007
 def _laplacian_pyramid(x, levels):
@@ -363,6 +363,11 @@ def patch_stats(
 C2ST_VIEWS = ('as is', 'substrate', 'particles', 'coarse', 'fine')
 
 
+def _check_threshold(threshold: float):
+    "A grey level between substrate and particles, or one error that says so."
+    check(0 < threshold < 1, f"threshold must be a grey level in (0, 1), got {threshold}")
+
+
 def c2st_view(
     x: torch.Tensor,  # (N, 1, H, W) images
     view: str,  # one of `C2ST_VIEWS`
@@ -402,7 +407,7 @@ def c2st_views(
     check_images(fake, 'fake', 8)
     unknown = [view for view in views if view not in C2ST_VIEWS]
     check(not unknown, f"views must be among {C2ST_VIEWS}, got {unknown}")  # before the first test, not after it
-    check(0 < threshold < 1, f"threshold must be a grey level in (0, 1), got {threshold}")
+    _check_threshold(threshold)
     scale = check_number(scale, 'scale', 2, integer=True)
     check(min(real.shape[-2:]) >= 4 * scale, f"scale {scale} leaves too few pixels of {tuple(real.shape[-2:])}")
     return {
@@ -472,7 +477,7 @@ def _gap_stats(x: torch.Tensor, threshold: float, min_px: int) -> dict:
         'dark tail': levels[0],
         'median grey': levels[1],
         'bright tail': levels[2],
-        'particle share': particle.float().mean((1, 2)),
+        'particle share': foreground_share(x, threshold),
         'regions': torch.tensor([float(len(s)) for s in region_sizes]),
         'substrate level': _masked_mean(inner, ~on_particle, min_px),
         'particle level': _masked_mean(inner, on_particle, min_px),
@@ -486,13 +491,15 @@ def _gap_stats(x: torch.Tensor, threshold: float, min_px: int) -> dict:
     }
 
 
-def _auc(real: torch.Tensor, fake: torch.Tensor) -> float:
-    "Chance that a fake value exceeds a real one (ties count half), over the finite values; NaN if a side has < 2."
-    real, fake = real[real.isfinite()].double(), fake[fake.isfinite()].double()
-    if len(real) < 2 or len(fake) < 2:
+def auc(low: torch.Tensor, high: torch.Tensor) -> float:
+    """Chance that a value of `high` exceeds one of `low` (ties count half), over the finite values: 0.5 when the two
+    cannot be told apart; NaN if either has fewer than 2."""
+    low, high = low.detach().cpu().double(), high.detach().cpu().double()
+    low, high = low[low.isfinite()], high[high.isfinite()]
+    if len(low) < 2 or len(high) < 2:
         return float('nan')
-    ranks = torch.from_numpy(rankdata(torch.cat([real, fake]).numpy()))
-    return float((ranks[len(real) :].sum() - len(fake) * (len(fake) + 1) / 2) / (len(real) * len(fake)))
+    ranks = torch.from_numpy(rankdata(torch.cat([low, high]).numpy()))
+    return float((ranks[len(low) :].sum() - len(high) * (len(high) + 1) / 2) / (len(low) * len(high)))
 
 
 def stat_gaps(
@@ -506,7 +513,7 @@ def stat_gaps(
     side's median), the most telling first."""
     check_images(real, 'real', 2)
     check_images(fake, 'fake', 2)
-    check(0 < threshold < 1, f"threshold must be a grey level in (0, 1), got {threshold}")
+    _check_threshold(threshold)
     min_px = check_number(min_px, 'min_px', 1, integer=True)
     check(min(real.shape[-2:]) >= 4 and min(fake.shape[-2:]) >= 4, "patches must be at least 4 x 4 pixels")
     real, fake = real.detach().float().cpu(), fake.detach().float().cpu()  # statistics and ranks on the CPU
@@ -515,7 +522,7 @@ def stat_gaps(
     real_stats, fake_stats = _gap_stats(real, threshold, min_px), _gap_stats(fake, threshold, min_px)
     gaps = {
         name: {
-            'auc': _auc(real_stats[name], fake_stats[name]),
+            'auc': auc(real_stats[name], fake_stats[name]),
             'real': float(real_stats[name].nanmedian()),
             'fake': float(fake_stats[name].nanmedian()),
         }

@@ -28,7 +28,7 @@ from .generator import Generator
 from .augment import diff_augment, AdaptiveP
 from .losses import d_loss, g_loss, r1_penalty, real_midpoint, match_metric, match_weights, match_residual
 from .stats import radial_power, grey_levels, soft_cdf
-from .realism import realism, c2st_accuracy, check_images, draw_like
+from .realism import realism, c2st_accuracy, check_images, draw_like, auc
 from skimage.filters import threshold_otsu
 from fastcore.basics import patch
 
@@ -441,8 +441,7 @@ def d_auc(self: GANTrainer, fakes: torch.Tensor) -> float:
         fake_score = _image_scores(self.disc(fakes.to(self.device))).cpu()
     finally:
         self.disc.train(training)
-    diff = real_score[:, None] - fake_score[None, :]
-    return float(((diff > 0).float() + 0.5 * (diff == 0).float()).mean())
+    return auc(fake_score, real_score)
 
 
 @patch
